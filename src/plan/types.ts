@@ -1,0 +1,94 @@
+/**
+ * The vocabulary shared by the resolver, the planner and the backends. Pure data, no I/O.
+ * Names are absolute, lower-case and written without the trailing dot ("www.example.com").
+ */
+
+export type Family = 'IPv4' | 'IPv6';
+export type AddressType = 'A' | 'AAAA';
+export const ADDRESS_TYPE: Record<Family, AddressType> = { IPv4: 'A', IPv6: 'AAAA' };
+export const FAMILY_OF: Record<AddressType, Family> = { A: 'IPv4', AAAA: 'IPv6' };
+
+/** Why a lookup failed in a way that must never change the zone (DESIGN rule 4). */
+export type ResolveFailureReason =
+  | 'servfail'
+  | 'refused'
+  | 'timeout'
+  | 'malformed'
+  | 'loop'
+  | 'chain-too-long'
+  | 'rcode';
+
+/** The outcome of resolving one address family of one target. */
+export type FamilyResolution =
+  | {
+      kind: 'addresses';
+      /** Sorted, canonical textual addresses. */
+      addresses: string[];
+      /** Lowest TTL seen along the chain, including the final address RRset. */
+      ttl: number;
+      /** The target first, then every CNAME target followed. */
+      chain: string[];
+    }
+  | {
+      kind: 'missing';
+      reason: 'nxdomain' | 'nodata';
+      /** Negative-caching TTL (SOA minimum) when known, else the lowest chain TTL. */
+      ttl: number;
+      chain: string[];
+    }
+  | {
+      kind: 'failed';
+      reason: ResolveFailureReason;
+      message: string;
+      chain: string[];
+    };
+
+/** One address RRset as it should be, or as it is, in the zone. */
+export interface AddressRRset {
+  ttl: number;
+  /** Sorted, canonical textual addresses. */
+  addresses: string[];
+}
+
+/** What the backend holds at one owner name (and at its ownership marker name). */
+export interface CurrentRecords {
+  name: string;
+  A?: AddressRRset;
+  AAAA?: AddressRRset;
+  /** The CNAME target when the name holds a CNAME. */
+  cname?: string;
+  /** Every TXT string at `_apexalias.<name>`, each RR's character-strings joined. */
+  marker?: string[];
+}
+
+/** Who is asking to own a name. */
+export interface Ownership {
+  /** The controller's owner id from its configuration. */
+  ownerId: string;
+  /** `<namespace>/<name>` of the ApexAlias. */
+  resource: string;
+  /** Take over existing A/AAAA records that carry no ownership marker. */
+  adopt: boolean;
+}
+
+/**
+ * The one change to one owner name that a backend must apply atomically and only when
+ * `expect` still holds (RFC 2136 prerequisites, or the provider's equivalent).
+ */
+export interface NameChange {
+  name: string;
+  markerName: string;
+  markerValue: string;
+  expect: {
+    /** `absent`: no TXT at the marker name; otherwise the marker must equal this exact value. */
+    marker: 'absent' | { value: string };
+    /** No CNAME may exist at the name (always true: rule 6). */
+    noCname: true;
+    /** Address types that must not exist yet (first claim without adopt). */
+    absent: AddressType[];
+  };
+  /** Per type: an RRset replaces what is there; `null` deletes the RRset; missing leaves it alone. */
+  set: Partial<Record<AddressType, AddressRRset | null>>;
+  /** What happens to the marker TXT. */
+  marker: 'create' | 'keep' | 'delete';
+}
