@@ -10,13 +10,7 @@ export const FAMILY_OF: Record<AddressType, Family> = { A: 'IPv4', AAAA: 'IPv6' 
 
 /** Why a lookup failed in a way that must never change the zone (DESIGN rule 4). */
 export type ResolveFailureReason =
-  | 'servfail'
-  | 'refused'
-  | 'timeout'
-  | 'malformed'
-  | 'loop'
-  | 'chain-too-long'
-  | 'rcode';
+  'servfail' | 'refused' | 'timeout' | 'malformed' | 'loop' | 'chain-too-long' | 'rcode';
 
 /** The outcome of resolving one address family of one target. */
 export type FamilyResolution =
@@ -92,3 +86,81 @@ export interface NameChange {
   /** What happens to the marker TXT. */
   marker: 'create' | 'keep' | 'delete';
 }
+
+// ---------------------------------------------------------------------------------------------
+// The planner's own vocabulary (src/plan): its input policy, the desired state and the diff.
+// ---------------------------------------------------------------------------------------------
+
+/** The part of a defaulted ApexAlias spec that the planner needs. */
+export interface AliasPolicy {
+  /** The requested address families (`spec.addressFamilies`). */
+  families: Family[];
+  /** `spec.ttl`; `min` absent means "never longer than the target's own TTL". */
+  ttl: TtlBounds;
+  onTargetMissing: 'Keep' | 'Remove' | 'Fallback';
+  /** Already validated IPs, both families mixed. */
+  fallbackAddresses: string[];
+  adopt: boolean;
+}
+
+/** `[min, max]` for the published TTL, in seconds. */
+export interface TtlBounds {
+  min?: number;
+  max: number;
+}
+
+/** Why a family is to be removed from the zone. */
+export type RemoveReason = 'FamilyNotRequested' | 'TargetMissing';
+
+/** What the planner wants for one address type at the owner name. */
+export type DesiredAction =
+  | {
+      action: 'write';
+      rrset: AddressRRset;
+      /** `lastKnownGood`: the lookup failed and the records written last are restored over hand edits. */
+      source: 'resolved' | 'lastKnownGood' | 'fallback';
+    }
+  | { action: 'remove'; reason: RemoveReason }
+  /** Leave whatever the zone holds (a failed lookup with nothing known to restore, or no lookup). */
+  | { action: 'keep' };
+
+/** A family whose lookup did not yield addresses: for conditions, Events and metrics. */
+export interface ResolutionProblem {
+  type: AddressType;
+  reason: ResolveFailureReason | 'nxdomain' | 'nodata';
+  message: string;
+}
+
+/** The records one ApexAlias should produce, before looking at the zone. */
+export interface DesiredState {
+  A: DesiredAction;
+  AAAA: DesiredAction;
+  problems: ResolutionProblem[];
+  /** The published TTL for status: the lowest TTL of the families to be written. */
+  ttl?: number;
+  /** The CNAME chain for status: the target first. Empty when no lookup reported one. */
+  chain: string[];
+  /** The policy's TTL bounds; the diff only lets the ±20% band stand for a TTL inside them. */
+  ttlBounds: TtlBounds;
+}
+
+/** How the ownership marker at `_apexalias.<name>` relates to the asking ApexAlias. */
+export type OwnershipStatus = 'unclaimed' | 'ours' | 'conflict' | 'foreign';
+
+/** Why the planner refuses to touch a name. */
+export type BlockedReason = 'CnameAtName' | 'NotOwned' | 'OwnedByOther' | 'Conflict';
+
+/** The planner's verdict for one owner name. */
+export type DiffResult =
+  | {
+      kind: 'noop';
+      /** Why nothing is done, when that is worth telling (deletion of a name we do not own). */
+      reason?: string;
+    }
+  | {
+      kind: 'change';
+      change: NameChange;
+      /** People-readable, one per decision: "A: addresses changed 192.0.2.1 → 192.0.2.2". */
+      reasons: string[];
+    }
+  | { kind: 'blocked'; reason: BlockedReason; message: string };

@@ -1,0 +1,60 @@
+import { present } from './diff.ts';
+import { classifyOwnership, describeMarker, markerName, markerValue, parseMarker } from './ownership.ts';
+import type { AddressType, CurrentRecords, DiffResult, NameChange, Ownership } from './types.ts';
+
+const TYPES: readonly AddressType[] = ['A', 'AAAA'];
+
+/**
+ * What deleting the ApexAlias removes from the zone (DESIGN rule 8): the A and AAAA records and
+ * the marker, and only when the marker says they are ours. Records that another owner holds,
+ * or that nobody claims, are never removed; that is a `noop` with the reason why.
+ *
+ * A CNAME at the name is `blocked` (`CnameAtName`): our A/AAAA cannot coexist with it, and the
+ * change's `noCname` expectation could never hold, so retrying would not help.
+ */
+export function planDeletion(name: string, current: CurrentRecords, ownership: Ownership): DiffResult {
+  const marker = markerName(name);
+  const status = classifyOwnership(current.marker, ownership);
+  if (status === 'unclaimed') {
+    return {
+      kind: 'noop',
+      reason: `${marker} holds no ownership marker: nothing at ${name} is ours to remove`,
+    };
+  }
+  if (status === 'foreign') {
+    return { kind: 'noop', reason: `${marker} holds ${describeMarker(current.marker)}: left untouched` };
+  }
+  if (status === 'conflict') {
+    const holder = parseMarker(current.marker?.[0] ?? '')?.resource ?? 'another ApexAlias';
+    return { kind: 'noop', reason: `${name} belongs to ApexAlias ${holder}: left untouched` };
+  }
+  if (current.cname !== undefined) {
+    return {
+      kind: 'blocked',
+      reason: 'CnameAtName',
+      message: `${name} now holds a CNAME to ${current.cname}; none of our A/AAAA records remain, only ${marker}.`,
+    };
+  }
+  const value = markerValue(ownership.ownerId, ownership.resource);
+  const set: NameChange['set'] = {};
+  const reasons: string[] = [];
+  for (const type of TYPES) {
+    if (present(current[type])) {
+      set[type] = null;
+      reasons.push(`${type}: removed (deleted)`);
+    }
+  }
+  reasons.push('marker: deleted');
+  return {
+    kind: 'change',
+    change: {
+      name,
+      markerName: marker,
+      markerValue: value,
+      expect: { marker: { value }, noCname: true, absent: [] },
+      set,
+      marker: 'delete',
+    },
+    reasons,
+  };
+}
