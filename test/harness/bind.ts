@@ -1,0 +1,215 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+
+import { dig } from './dig.ts';
+import { answersSoa, queryUdp } from './dnsquery.ts';
+import { freePort } from './ports.ts';
+import { requireBinary, startProcess } from './process.ts';
+import type { TestDnsServer, TestZone } from './server-common.ts';
+import { ADDRESS_IN_USE, makeServerDir, runNsupdate, withPortRetry, zoneFileText } from './server-common.ts';
+import type { TsigKey } from './tsig.ts';
+import { createTsigKey, writeBindKeyFile } from './tsig.ts';
+
+/** Options for {@link startBind}. */
+export interface StartBindOptions {
+  /** Zones this server is primary for. May be empty for a pure secondary. */
+  zones: TestZone[];
+  /** TSIG keys. Default: one random hmac-sha256 key named `ctl-key`. */
+  keys?: TsigKey[];
+  /** `key`: primaries accept updates signed with any of `keys` (the default); `none`: no updates. */
+  allowUpdate?: 'key' | 'none';
+  /**
+   * Also act as a secondary for `zones` of the primary at host:port (AXFR/IXFR, NOTIFY accepted
+   * from 127.0.0.1). The start waits until every secondary zone is transferred.
+   */
+  secondaryOf?: { host: string; port: number; zones: string[] };
+  /**
+   * Send NOTIFY for every primary zone to these servers (`notify explicit; also-notify`) with no
+   * delay. Reserve the secondary's port first with `freePort()` and pass it as its `port`.
+   */
+  alsoNotify?: Array<{ host: string; port: number }>;
+  /** Serve the statistics channel (needed by `updateCount()`). Default true. */
+  statsChannel?: boolean;
+  /** The DNS port. Default: a free one. */
+  port?: number;
+  /** Keep the temp dir after `stop()` (for debugging). Default false. */
+  keepDir?: boolean;
+  /** Startup timeout. Default 15 s. */
+  timeoutMs?: number;
+}
+
+/** Counters of UPDATE messages from BIND's statistics channel. */
+export interface BindUpdateStats {
+  /** `opcodes.UPDATE`: every UPDATE message received, whatever became of it. */
+  received: number;
+  /** `nsstats.UpdateDone`: updates applied. */
+  done: number;
+  /** `nsstats.UpdateRej`: updates refused by allow-update / update-policy. */
+  rejected: number;
+  /** `nsstats.UpdateFail`: updates that failed (e.g. a prerequisite was not met). */
+  failed: number;
+  /** `nsstats.ReqBadSIG`: requests whose TSIG did not verify (any opcode). */
+  badSig: number;
+}
+
+/** A running BIND 9 `named`. */
+export interface BindServer extends TestDnsServer {
+  /** Port of the JSON statistics channel; undefined when `statsChannel: false`. */
+  readonly statsPort: number | undefined;
+  /**
+   * UPDATE messages received since start: `opcodes.UPDATE` of `GET /json/v1/server` (BIND 9.18,
+   * json-stats-version 1.7). Counts refused and badly signed updates too.
+   */
+  updateCount(): Promise<number>;
+  /** The finer UPDATE counters of the statistics channel. */
+  updateStats(): Promise<BindUpdateStats>;
+}
+
+interface BindServerJson {
+  opcodes?: Record<string, number>;
+  nsstats?: Record<string, number>;
+}
+
+function namedConf(
+  dir: string,
+  port: number,
+  statsPort: number | undefined,
+  options: StartBindOptions,
+  keys: TsigKey[],
+): string {
+  const allowUpdate =
+    options.allowUpdate === 'none' || keys.length === 0
+      ? 'none;'
+      : keys.map((k) => `key "${k.name}";`).join(' ');
+  const notify = options.alsoNotify?.length
+    ? `notify explicit; notify-delay 0; also-notify { ${options.alsoNotify
+        .map((t) => `${t.host} port ${t.port};`)
+        .join(' ')} };`
+    : 'notify no;';
+  const lines = [
+    `include "${path.join(dir, 'keys.conf')}";`,
+    'options {',
+    `  directory "${dir}";`,
+    `  pid-file "${path.join(dir, 'named.pid')}";`,
+    // Each instance needs its own session key file, or instances delete each other's key.
+    `  session-keyfile "${path.join(dir, 'session.key')}";`,
+    `  listen-on port ${port} { 127.0.0.1; };`,
+    '  listen-on-v6 { none; };',
+    // Without this, BIND 9.18 binds with SO_REUSEPORT and two instances given the same port
+    // would silently share it instead of the second one failing.
+    '  reuseport no;',
+    '  recursion no;',
+    '  dnssec-validation no;',
+    '  allow-transfer { 127.0.0.1; };',
+    `  ${notify}`,
+    '};',
+    'controls { };',
+  ];
+  if (statsPort !== undefined) {
+    lines.push(`statistics-channels { inet 127.0.0.1 port ${statsPort} allow { 127.0.0.1; }; };`);
+  }
+  for (const zone of options.zones) {
+    lines.push(
+      `zone "${zone.name}" { type primary; file "${path.join(dir, `${zone.name}.zone`)}"; allow-update { ${allowUpdate} }; };`,
+    );
+  }
+  if (options.secondaryOf) {
+    const { host, port: primaryPort, zones } = options.secondaryOf;
+    for (const zone of zones) {
+      lines.push(
+        `zone "${zone}" { type secondary; primaries { ${host} port ${primaryPort}; }; ` +
+          `file "${path.join(dir, `${zone}.secondary`)}"; allow-notify { 127.0.0.1; }; notify no; };`,
+      );
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+async function fetchStats(statsPort: number): Promise<BindServerJson> {
+  const res = await fetch(`http://127.0.0.1:${statsPort}/json/v1/server`);
+  if (!res.ok) throw new Error(`BIND statistics channel answered HTTP ${res.status}`);
+  return (await res.json()) as BindServerJson;
+}
+
+/**
+ * Starts BIND 9 (`named -g`) on a free loopback port in its own temp dir, primary for `zones`
+ * with the recipe's zone file, and resolves once every zone answers SOA. Stop it with `stop()`.
+ */
+export async function startBind(options: StartBindOptions): Promise<BindServer> {
+  const named = requireBinary('named', 'bind9');
+  requireBinary('nsupdate', 'bind9-dnsutils');
+  requireBinary('dig', 'bind9-dnsutils');
+  const keys = options.keys ?? [createTsigKey('ctl-key')];
+  const fixedPort = options.port;
+
+  return withPortRetry(async () => {
+    const dir = await makeServerDir('bind');
+    const port = fixedPort ?? (await freePort());
+    const statsPort = options.statsChannel === false ? undefined : await freePort();
+    await writeBindKeyFile(path.join(dir, 'keys.conf'), keys);
+    for (const zone of options.zones) {
+      await fs.writeFile(path.join(dir, `${zone.name}.zone`), zoneFileText(zone));
+    }
+    const confPath = path.join(dir, 'named.conf');
+    await fs.writeFile(confPath, namedConf(dir, port, statsPort, options, keys));
+
+    const endpoint = { host: '127.0.0.1', port };
+    const waitZones = [...options.zones.map((z) => z.name), ...(options.secondaryOf?.zones ?? [])];
+    const args = ['-g', '-c', confPath];
+    if (process.getuid?.() === 0) args.push('-u', 'root');
+    let proc;
+    try {
+      proc = await startProcess(named, args, {
+        cwd: dir,
+        name: `named (port ${port})`,
+        timeoutMs: options.timeoutMs ?? 15_000,
+        failOn: ADDRESS_IN_USE,
+        ready: async () => {
+          for (const zone of waitZones) if (!(await answersSoa(endpoint, zone))) return false;
+          // With no zones, any reply (REFUSED) proves the listener is up; a timeout throws.
+          if (waitZones.length === 0) await queryUdp(endpoint, '.', 'SOA', 500);
+          if (statsPort !== undefined) await fetchStats(statsPort);
+          return true;
+        },
+      });
+    } catch (err) {
+      await fs.rm(dir, { recursive: true, force: true });
+      throw err;
+    }
+
+    const stats = async (): Promise<BindServerJson> => {
+      if (statsPort === undefined) throw new Error('startBind: updateCount() needs statsChannel: true');
+      return fetchStats(statsPort);
+    };
+    const server: BindServer = {
+      host: '127.0.0.1',
+      port,
+      dir,
+      keys,
+      pid: proc.pid,
+      statsPort,
+      output: proc.output,
+      stop: async () => {
+        await proc.stop();
+        if (!options.keepDir) await fs.rm(dir, { recursive: true, force: true });
+      },
+      dig: (name, type, digOptions) => dig(endpoint, name, type, digOptions),
+      nsupdate: (script, key, nsOptions) =>
+        runNsupdate('127.0.0.1', port, script, key === undefined ? (keys[0] ?? null) : key, nsOptions),
+      updateCount: async () => (await stats()).opcodes?.UPDATE ?? 0,
+      updateStats: async () => {
+        const json = await stats();
+        // nsstats omits counters that are still zero.
+        const ns = json.nsstats ?? {};
+        return {
+          received: json.opcodes?.UPDATE ?? 0,
+          done: ns.UpdateDone ?? 0,
+          rejected: ns.UpdateRej ?? 0,
+          failed: ns.UpdateFail ?? 0,
+          badSig: ns.ReqBadSIG ?? 0,
+        };
+      },
+    };
+    return server;
+  }, fixedPort);
+}
