@@ -1,4 +1,13 @@
 import type { CurrentRecords, NameChange } from '../plan/types.ts';
+import type { BackendError } from './errors.ts';
+
+/**
+ * What one `apply` call did. Each chunk is one atomic write (one UPDATE message, one change
+ * batch, one file rename): either all of its names landed or none did.
+ */
+export interface ApplyResult {
+  chunks: Array<{ names: string[]; records: number; error?: BackendError }>;
+}
 
 /** What a backend can promise; the engine batches and retries according to it. */
 export interface BackendCapabilities {
@@ -23,9 +32,10 @@ export interface DnsBackend {
   /** Reads A, AAAA, CNAME at each name and the TXT at its marker name. Names absent from the zone map to `{name}`. */
   read(zone: string, names: string[]): Promise<Map<string, CurrentRecords>>;
   /**
-   * Applies every change as one atomic, conditional write when the backend supports it.
-   * Throws a `BackendError` (with a stable code) when nothing was written.
+   * Applies the changes in as few atomic, conditional writes as the backend allows (one when
+   * they fit). A chunk whose write failed carries the `BackendError` and changed nothing.
+   * Throws only for programming errors, never for a backend's answer.
    */
-  apply(zone: string, changes: NameChange[]): Promise<void>;
+  apply(zone: string, changes: NameChange[]): Promise<ApplyResult>;
   close(): Promise<void>;
 }

@@ -1,0 +1,76 @@
+import { rcodeName } from '../../dns/errors.ts';
+import { BackendError } from '../errors.ts';
+
+/**
+ * Maps an UPDATE response code to the backend error it means, or undefined for NOERROR.
+ * `where` names the zone and server; every message says what to check next.
+ */
+export function errorForRcode(rcode: number, where: string, keyName?: string): BackendError | undefined {
+  const name = rcodeName(rcode);
+  switch (name) {
+    case 'NOERROR':
+      return undefined;
+    case 'YXDOMAIN':
+    case 'YXRRSET':
+    case 'NXRRSET':
+    case 'NXDOMAIN':
+      return new BackendError(
+        'PRECONDITION',
+        name,
+        `${where}: prerequisite failed (${name}); the records changed since they were read, re-reading`,
+      );
+    case 'NOTAUTH':
+      return new BackendError(
+        keyName ? 'AUTH' : 'NOTZONE',
+        name,
+        keyName
+          ? `${where}: NOTAUTH; the server does not accept TSIG key ${keyName} for this zone`
+          : `${where}: NOTAUTH; the server is not authoritative for the zone`,
+      );
+    case 'NOTZONE':
+      return new BackendError('NOTZONE', name, `${where}: a name is outside the zone (NOTZONE)`);
+    case 'REFUSED':
+      return new BackendError(
+        'REFUSED',
+        name,
+        keyName
+          ? `${where}: REFUSED; allow key ${keyName} to update this zone (BIND allow-update/update-policy, Knot acl, PowerDNS TSIG-ALLOW-DNSUPDATE)`
+          : `${where}: REFUSED; the server requires a TSIG key for updates — configure backends[].tsig`,
+      );
+    case 'SERVFAIL':
+      return new BackendError('SERVER', name, `${where}: SERVFAIL; check the server's log (zone journal, disk)`);
+    case 'FORMERR':
+    case 'NOTIMP':
+      return new BackendError('INVALID', name, `${where}: ${name}; the server rejected the UPDATE message`);
+    default:
+      return new BackendError('SERVER', name, `${where}: unexpected response code ${name}`);
+  }
+}
+
+/** Maps a transport or TSIG failure to the backend error it means. */
+export function errorForTransport(err: unknown, where: string, keyName?: string): BackendError {
+  const code = (err as { code?: string }).code ?? '';
+  const detail = err instanceof Error ? err.message : String(err);
+  if (code.startsWith('ERR_TSIG_')) {
+    const tsigError = code.slice('ERR_TSIG_'.length);
+    return new BackendError(
+      'AUTH',
+      tsigError,
+      `${where}: TSIG ${tsigError} for key ${keyName ?? '?'}; ${TSIG_HINTS[tsigError] ?? detail}`,
+      { cause: err },
+    );
+  }
+  if (code === 'ERR_DNS_MALFORMED') {
+    return new BackendError('SERVER', 'MALFORMED', `${where}: malformed response: ${detail}`, { cause: err });
+  }
+  return new BackendError('UNREACHABLE', code || 'NETWORK', `${where}: ${detail}; is the server running and reachable?`, {
+    cause: err,
+  });
+}
+
+const TSIG_HINTS: Record<string, string> = {
+  BADSIG: 'the secret does not match the server\'s; check the secret file',
+  BADKEY: 'the server does not know this key name or algorithm; check keyName and algorithm',
+  BADTIME: 'the clocks differ by more than the fudge (300 s); fix time synchronisation',
+  UNSIGNED: 'the server answered without a TSIG signature; is the key configured on the server?',
+};
