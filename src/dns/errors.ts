@@ -73,8 +73,11 @@ export class TsigError extends DnsError {
 
 /** No acceptable reply arrived in time. `code` is `ERR_DNS_TIMEOUT`. */
 export class DnsTimeoutError extends DnsError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** Why replies that did arrive were dropped ('id', 'malformed', …): a hostile or broken peer. */
+  readonly dropped: string[];
+  constructor(message: string, options?: { cause?: unknown; dropped?: string[] }) {
     super('ERR_DNS_TIMEOUT', message, options);
+    this.dropped = options?.dropped ?? [];
   }
 }
 

@@ -57,6 +57,7 @@ interface ExchangeScope {
   fingerprint: RequestFingerprint;
   protocol: Protocol;
   droppedHere: number;
+  dropReasons: DropReason[];
 }
 
 function networkError(server: Endpoint, protocol: Protocol, cause: unknown): DnsNetworkError {
@@ -102,6 +103,7 @@ export class NetTransport implements DnsTransport {
       fingerprint,
       protocol: opts.tcp || request.length > MAX_UDP_REQUEST ? 'TCP' : 'UDP',
       droppedHere: 0,
+      dropReasons: [],
     };
     const timer = setTimeout(() => controller.abort(timeoutError(scope, opts.timeoutMs)), opts.timeoutMs);
     const onAbort = (): void => {
@@ -130,6 +132,7 @@ export class NetTransport implements DnsTransport {
   #drop(scope: ExchangeScope, reason: DropReason): void {
     this.stats.dropped++;
     scope.droppedHere++;
+    scope.dropReasons.push(reason);
     this.#onDrop?.(scope.server, reason);
   }
 
@@ -225,5 +228,6 @@ function timeoutError(scope: ExchangeScope, timeoutMs: number): DnsTimeoutError 
     `no matching DNS reply from ${formatEndpoint(scope.server)} over ${scope.protocol} within ${timeoutMs} ms` +
       `${dropped}; check that the server is up and reachable on that address and port, ` +
       'and that no firewall drops DNS traffic',
+    { dropped: scope.dropReasons },
   );
 }
