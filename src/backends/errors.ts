@@ -11,13 +11,7 @@ import { ApexAliasError } from '../errors.ts';
  * - INVALID: the backend rejected the request as malformed (FORMERR, HTTP 400/422).
  */
 export type BackendErrorKind =
-  | 'PRECONDITION'
-  | 'AUTH'
-  | 'REFUSED'
-  | 'NOTZONE'
-  | 'UNREACHABLE'
-  | 'SERVER'
-  | 'INVALID';
+  'PRECONDITION' | 'AUTH' | 'REFUSED' | 'NOTZONE' | 'UNREACHABLE' | 'SERVER' | 'INVALID';
 
 export class BackendError extends ApexAliasError {
   readonly kind: BackendErrorKind;

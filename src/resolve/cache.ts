@@ -6,8 +6,9 @@ export class TtlCache<V> {
   readonly #max: number;
   readonly #entries = new Map<string, { value: V; expiresAt: number }>();
 
+  /** `maxEntries` 0 turns the cache off: nothing is kept. */
   constructor(maxEntries: number) {
-    this.#max = Math.max(1, maxEntries);
+    this.#max = Math.max(0, maxEntries);
   }
 
   get size(): number {
@@ -24,6 +25,7 @@ export class TtlCache<V> {
   }
 
   set(key: string, value: V, expiresAt: number): void {
+    if (this.#max === 0) return;
     this.#entries.delete(key);
     this.#entries.set(key, { value, expiresAt });
     while (this.#entries.size > this.#max) {

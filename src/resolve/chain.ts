@@ -72,7 +72,8 @@ export function walkAnswer(
   const soa = recordsOf(packet.authorities).find((a) => a.type === 'SOA');
   // RFC 2308: the negative TTL is the lower of the SOA's TTL and its MINIMUM field.
   const negTtl = soa ? Math.min(soa.ttl ?? 0, (soa.data as { minimum?: number }).minimum ?? 0) : 0;
-  if (packet.rcode === 'NXDOMAIN') return { kind: 'nxdomain', ttl: Math.min(ttl, negTtl || ttl), chain: path };
+  if (packet.rcode === 'NXDOMAIN')
+    return { kind: 'nxdomain', ttl: Math.min(ttl, negTtl || ttl), chain: path };
   if (name !== qname && !soa) {
     // An authoritative server hands out an out-of-zone CNAME without chasing it: ask again.
     return { kind: 'cname-pending', next: name, ttl, chain: path };

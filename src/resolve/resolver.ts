@@ -37,7 +37,8 @@ export interface ResolverStats {
   cacheMisses: number;
 }
 
-type Outcome = { ok: true; packet: DecodedMessage } | { ok: false; reason: ResolveFailureReason; message: string };
+type Outcome =
+  { ok: true; packet: DecodedMessage } | { ok: false; reason: ResolveFailureReason; message: string };
 
 /**
  * Resolves A and AAAA for targets through upstream servers. Follows CNAME chains across
@@ -52,7 +53,8 @@ export class Resolver {
   #next = 0;
 
   constructor(opts: ResolverOptions) {
-    if (opts.servers.length === 0) throw new DnsError('ERR_RESOLVER_NO_SERVERS', 'no resolver servers configured');
+    if (opts.servers.length === 0)
+      throw new DnsError('ERR_RESOLVER_NO_SERVERS', 'no resolver servers configured');
     this.#opts = opts;
     this.#cache = new TtlCache(opts.cacheMaxEntries);
   }
@@ -127,7 +129,9 @@ export class Resolver {
       const where = `${server.host}:${server.port}`;
       this.stats.queries++;
       try {
-        const reply = await transport.exchange(server, encodeQuery(randomInt(0, 65536), name, type), { timeoutMs });
+        const reply = await transport.exchange(server, encodeQuery(randomInt(0, 65536), name, type), {
+          timeoutMs,
+        });
         const packet = decodeMessage(reply);
         const rcode = packet.rcode ?? 'NOERROR';
         if (rcode === 'NOERROR' || rcode === 'NXDOMAIN') return { ok: true, packet };
@@ -150,12 +154,17 @@ function failureOf(
 ): { reason: ResolveFailureReason; message: string } {
   const code = (err as { code?: string }).code ?? '';
   const detail = err instanceof Error ? err.message : String(err);
-  if (code === 'ERR_DNS_MALFORMED') return { reason: 'malformed', message: `${where}: malformed answer for ${name} ${type}: ${detail}` };
+  if (code === 'ERR_DNS_MALFORMED')
+    return { reason: 'malformed', message: `${where}: malformed answer for ${name} ${type}: ${detail}` };
   const dropped = (err as { dropped?: string[] }).dropped ?? [];
   if (code === 'ERR_DNS_TIMEOUT' && dropped.includes('malformed')) {
-    return { reason: 'malformed', message: `${where}: only malformed answers for ${name} ${type}: ${detail}` };
+    return {
+      reason: 'malformed',
+      message: `${where}: only malformed answers for ${name} ${type}: ${detail}`,
+    };
   }
-  if (code === 'ERR_DNS_TIMEOUT') return { reason: 'timeout', message: `${where} did not answer ${name} ${type}: ${detail}` };
+  if (code === 'ERR_DNS_TIMEOUT')
+    return { reason: 'timeout', message: `${where} did not answer ${name} ${type}: ${detail}` };
   return { reason: 'timeout', message: `${where} unreachable for ${name} ${type}: ${detail}` };
 }
 

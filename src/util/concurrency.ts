@@ -2,7 +2,11 @@
  * Runs `fn` over `items` with at most `limit` calls in flight, preserving no order. Rejects with
  * the first error after the calls already started have settled.
  */
-export async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+export async function mapLimit<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   let failure: { error: unknown } | undefined;
   const worker = async (): Promise<void> => {

@@ -39,8 +39,18 @@ describe('resolver against a real authoritative server', () => {
     const r = make();
     const a = await r.resolve('LB.demo.test.', 'A');
     const aaaa = await r.resolve('lb.demo.test', 'AAAA');
-    expect(a.result).toEqual({ kind: 'addresses', addresses: ['192.0.2.1', '192.0.2.2', '192.0.2.10'], ttl: 120, chain: ['lb.demo.test'] });
-    expect(aaaa.result).toEqual({ kind: 'addresses', addresses: ['2001:db8::1'], ttl: 90, chain: ['lb.demo.test'] });
+    expect(a.result).toEqual({
+      kind: 'addresses',
+      addresses: ['192.0.2.1', '192.0.2.2', '192.0.2.10'],
+      ttl: 120,
+      chain: ['lb.demo.test'],
+    });
+    expect(aaaa.result).toEqual({
+      kind: 'addresses',
+      addresses: ['2001:db8::1'],
+      ttl: 90,
+      chain: ['lb.demo.test'],
+    });
     expect(a.expiresAt).toBe(clock + 120_000);
   });
 
@@ -82,7 +92,10 @@ describe('resolver against a real authoritative server', () => {
     server.setAddresses('h9.chain.test', 'A', ['192.0.2.9'], 60);
     const r = make();
     expect((await r.resolve('h1.chain.test', 'A')).result).toMatchObject({ kind: 'addresses' });
-    expect((await r.resolve('h0.chain.test', 'A')).result).toMatchObject({ kind: 'failed', reason: 'chain-too-long' });
+    expect((await r.resolve('h0.chain.test', 'A')).result).toMatchObject({
+      kind: 'failed',
+      reason: 'chain-too-long',
+    });
   });
 
   it('tells NXDOMAIN from NODATA, with the SOA negative TTL', async () => {
@@ -94,7 +107,10 @@ describe('resolver against a real authoritative server', () => {
       ttl: 30,
       chain: ['missing.demo.test'],
     });
-    expect((await r.resolve('v4only.demo.test', 'AAAA')).result).toMatchObject({ kind: 'missing', reason: 'nodata' });
+    expect((await r.resolve('v4only.demo.test', 'AAAA')).result).toMatchObject({
+      kind: 'missing',
+      reason: 'nodata',
+    });
   });
 
   it.each([

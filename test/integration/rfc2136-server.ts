@@ -51,14 +51,18 @@ export function describeRfc2136Server(
 
     it('an unknown key is refused as AUTH/BADKEY', async () => {
       const unknown = tsigKeyOf(createTsigKey('nobody-knows-me', 'hmac-sha256'));
-      const result = await rfc2136Backend(server, ZONE, unknown).apply(ZONE, [claim(`badkey.${ZONE}`, ['192.0.2.46'])]);
+      const result = await rfc2136Backend(server, ZONE, unknown).apply(ZONE, [
+        claim(`badkey.${ZONE}`, ['192.0.2.46']),
+      ]);
       expect(result.chunks[0]!.error?.code).toBe('ERR_BACKEND_AUTH');
       expect(result.chunks[0]!.error?.detail).toBe('BADKEY');
       expect((await server.dig(`badkey.${ZONE}`, 'A')).answers).toEqual([]);
     });
 
     it(`an unsigned update is refused (${expected.unsignedRcode}) with advice to configure TSIG`, async () => {
-      const result = await rfc2136Backend(server, ZONE, undefined).apply(ZONE, [claim(`unsigned.${ZONE}`, ['192.0.2.47'])]);
+      const result = await rfc2136Backend(server, ZONE, undefined).apply(ZONE, [
+        claim(`unsigned.${ZONE}`, ['192.0.2.47']),
+      ]);
       const error = result.chunks[0]!.error;
       expect(error?.detail).toBe(expected.unsignedRcode);
       expect(error?.kind).toMatch(/REFUSED|NOTZONE/);
@@ -73,10 +77,16 @@ export function describeRfc2136Server(
 
     it('an unreachable server is UNREACHABLE, and every chunk carries the error', async () => {
       const port = await freePort();
-      const backend = rfc2136Backend({ ...server, host: '127.0.0.1', port } as TestDnsServer, ZONE, tsigKeyOf(keys[0]!));
+      const backend = rfc2136Backend(
+        { ...server, host: '127.0.0.1', port } as TestDnsServer,
+        ZONE,
+        tsigKeyOf(keys[0]!),
+      );
       const result = await backend.apply(ZONE, [claim(`down.${ZONE}`, ['192.0.2.49'])]);
       expect(result.chunks[0]!.error?.code).toBe('ERR_BACKEND_UNREACHABLE');
-      await expect(backend.read(ZONE, [`down.${ZONE}`])).rejects.toMatchObject({ code: 'ERR_BACKEND_UNREACHABLE' });
+      await expect(backend.read(ZONE, [`down.${ZONE}`])).rejects.toMatchObject({
+        code: 'ERR_BACKEND_UNREACHABLE',
+      });
     });
   });
 }

@@ -27,6 +27,8 @@ export interface Rfc2136Options {
   /** Undefined only when TSIG was explicitly disabled in the configuration. */
   tsig: TsigKey | undefined;
   timeoutMs: number;
+  /** Send updates over TCP even when they would fit UDP (default true). */
+  tcp?: boolean;
   transport: DnsTransport;
   /** Epoch milliseconds; TSIG signs with this clock. */
   now: () => number;
@@ -109,7 +111,11 @@ export class Rfc2136Backend implements DnsBackend {
 
   async close(): Promise<void> {}
 
-  async #send(zone: string, prerequisites: UpdateRR[], updates: UpdateRR[]): Promise<BackendError | undefined> {
+  async #send(
+    zone: string,
+    prerequisites: UpdateRR[],
+    updates: UpdateRR[],
+  ): Promise<BackendError | undefined> {
     const { tsig, transport, server, timeoutMs, now } = this.#opts;
     const id = randomInt(0, 65536);
     let message = encodeUpdate({ id, zone, prerequisites, updates });
@@ -121,7 +127,7 @@ export class Rfc2136Backend implements DnsBackend {
     }
     let reply: Buffer;
     try {
-      reply = await transport.exchange(server, message, { timeoutMs, tcp: true });
+      reply = await transport.exchange(server, message, { timeoutMs, tcp: this.#opts.tcp ?? true });
     } catch (err) {
       return errorForTransport(err, this.#where(zone));
     }
@@ -152,9 +158,14 @@ export class Rfc2136Backend implements DnsBackend {
     try {
       packet = decodeMessage(reply);
     } catch (err) {
-      throw new BackendError('SERVER', 'MALFORMED', `${this.#serverText()} sent a malformed answer for ${qname} ${type}`, {
-        cause: err,
-      });
+      throw new BackendError(
+        'SERVER',
+        'MALFORMED',
+        `${this.#serverText()} sent a malformed answer for ${qname} ${type}`,
+        {
+          cause: err,
+        },
+      );
     }
     const rcode = packet.rcode ?? 'NOERROR';
     if (rcode === 'NXDOMAIN') return [];

@@ -29,7 +29,8 @@ export function changeToRRs(change: NameChange): { prerequisites: UpdateRR[]; up
     if (!expect.absent.includes(type)) updates.push({ name, type, class: 'ANY', ttl: 0 });
     if (!rrset) continue;
     markerTtl = Math.min(markerTtl, rrset.ttl);
-    for (const address of rrset.addresses) updates.push({ name, type, class: 'IN', ttl: rrset.ttl, rdata: address });
+    for (const address of rrset.addresses)
+      updates.push({ name, type, class: 'IN', ttl: rrset.ttl, rdata: address });
   }
   if (change.marker === 'create') {
     updates.push({ name: markerName, type: 'TXT', class: 'IN', ttl: markerTtl, rdata: [markerValue] });

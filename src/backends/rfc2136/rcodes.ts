@@ -38,7 +38,11 @@ export function errorForRcode(rcode: number, where: string, keyName?: string): B
           : `${where}: REFUSED; the server requires a TSIG key for updates — configure backends[].tsig`,
       );
     case 'SERVFAIL':
-      return new BackendError('SERVER', name, `${where}: SERVFAIL; check the server's log (zone journal, disk)`);
+      return new BackendError(
+        'SERVER',
+        name,
+        `${where}: SERVFAIL; check the server's log (zone journal, disk)`,
+      );
     case 'FORMERR':
     case 'NOTIMP':
       return new BackendError('INVALID', name, `${where}: ${name}; the server rejected the UPDATE message`);
@@ -63,13 +67,18 @@ export function errorForTransport(err: unknown, where: string, keyName?: string)
   if (code === 'ERR_DNS_MALFORMED') {
     return new BackendError('SERVER', 'MALFORMED', `${where}: malformed response: ${detail}`, { cause: err });
   }
-  return new BackendError('UNREACHABLE', code || 'NETWORK', `${where}: ${detail}; is the server running and reachable?`, {
-    cause: err,
-  });
+  return new BackendError(
+    'UNREACHABLE',
+    code || 'NETWORK',
+    `${where}: ${detail}; is the server running and reachable?`,
+    {
+      cause: err,
+    },
+  );
 }
 
 const TSIG_HINTS: Record<string, string> = {
-  BADSIG: 'the secret does not match the server\'s; check the secret file',
+  BADSIG: "the secret does not match the server's; check the secret file",
   BADKEY: 'the server does not know this key name or algorithm; check keyName and algorithm',
   BADTIME: 'the clocks differ by more than the fudge (300 s); fix time synchronisation',
   UNSIGNED: 'the server answered without a TSIG signature; is the key configured on the server?',

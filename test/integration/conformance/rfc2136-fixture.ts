@@ -7,11 +7,19 @@ import type { ConformanceFixture } from './suite.ts';
 
 /** The project's TSIG key for a harness key (whose secret is base64 text). */
 export function tsigKeyOf(key: HarnessKey): TsigKey {
-  return { name: key.name, algorithm: key.algorithm as TsigAlgorithm, secret: Buffer.from(key.secret, 'base64') };
+  return {
+    name: key.name,
+    algorithm: key.algorithm as TsigAlgorithm,
+    secret: Buffer.from(key.secret, 'base64'),
+  };
 }
 
 /** An RFC 2136 backend pointed at a real test server, signing with the given key (or none). */
-export function rfc2136Backend(server: TestDnsServer, zone: string, key: TsigKey | undefined): Rfc2136Backend {
+export function rfc2136Backend(
+  server: TestDnsServer,
+  zone: string,
+  key: TsigKey | undefined,
+): Rfc2136Backend {
   return new Rfc2136Backend({
     name: 'primary',
     server: { host: server.host, port: server.port },
@@ -29,7 +37,9 @@ export function rfc2136Fixture(server: TestDnsServer, zone: string): Conformance
     backend: rfc2136Backend(server, zone, tsigKeyOf(server.keys[0]!)),
     zone,
     async handAdd(lines) {
-      const result = await server.nsupdate(`zone ${zone}\n${lines.map((l) => `update add ${l}`).join('\n')}\n`);
+      const result = await server.nsupdate(
+        `zone ${zone}\n${lines.map((l) => `update add ${l}`).join('\n')}\n`,
+      );
       if (result.code !== 0) throw new Error(`nsupdate failed: ${result.stderr}`);
     },
     async lookup(name, type) {

@@ -20,7 +20,12 @@ export interface ConformanceFixture {
 const OWNER = 'conformance';
 
 /** A first claim of `name` for A (and AAAA when given), with the marker created. */
-export function claim(name: string, a: string[], aaaa?: string[], resource = `ns/${name.split('.')[0]}`): NameChange {
+export function claim(
+  name: string,
+  a: string[],
+  aaaa?: string[],
+  resource = `ns/${name.split('.')[0]}`,
+): NameChange {
   const set: NameChange['set'] = { A: { ttl: 60, addresses: a } };
   if (aaaa) set.AAAA = { ttl: 60, addresses: aaaa };
   return {
@@ -67,7 +72,9 @@ export function describeBackendConformance(label: string, start: () => Promise<C
     });
 
     it('first claim writes A, AAAA and the marker, and reads them back', async () => {
-      const result = await f.backend.apply(f.zone, [claim(n('first'), ['192.0.2.1', '192.0.2.2'], ['2001:db8::1'])]);
+      const result = await f.backend.apply(f.zone, [
+        claim(n('first'), ['192.0.2.1', '192.0.2.2'], ['2001:db8::1']),
+      ]);
       expect(result.chunks.map((c) => c.error)).toEqual([undefined]);
       expect(await f.lookup(n('first'), 'A')).toEqual(['192.0.2.1', '192.0.2.2']);
       expect(await f.lookup(n('first'), 'AAAA')).toEqual(['2001:db8::1']);
@@ -106,7 +113,9 @@ export function describeBackendConformance(label: string, start: () => Promise<C
     });
 
     it('refuses to update when the marker is no longer ours', async () => {
-      await f.handAdd([`_apexalias.${n('stolen')}. 300 IN TXT "heritage=apexalias,owner=other,resource=ns/stolen"`]);
+      await f.handAdd([
+        `_apexalias.${n('stolen')}. 300 IN TXT "heritage=apexalias,owner=other,resource=ns/stolen"`,
+      ]);
       const result = await f.backend.apply(f.zone, [update(n('stolen'), ['192.0.2.9'])]);
       expect(result.chunks[0]!.error?.kind).toBe('PRECONDITION');
       expect(await f.lookup(n('stolen'), 'A')).toEqual([]);
@@ -124,7 +133,10 @@ export function describeBackendConformance(label: string, start: () => Promise<C
     it('a batch is atomic: one failed prerequisite leaves every name of the batch untouched', async () => {
       if (!f.backend.capabilities().atomicBatch) return;
       await f.handAdd([`${n('atomic-bad')}. 300 IN A 203.0.113.6`]);
-      const result = await f.backend.apply(f.zone, [claim(n('atomic-good'), ['192.0.2.11']), claim(n('atomic-bad'), ['192.0.2.12'])]);
+      const result = await f.backend.apply(f.zone, [
+        claim(n('atomic-good'), ['192.0.2.11']),
+        claim(n('atomic-bad'), ['192.0.2.12']),
+      ]);
       expect(result.chunks).toHaveLength(1);
       expect(result.chunks[0]!.error?.kind).toBe('PRECONDITION');
       expect(await f.lookup(n('atomic-good'), 'A')).toEqual([]);
@@ -149,20 +161,28 @@ export function describeBackendConformance(label: string, start: () => Promise<C
       expect(await f.lookup(n('gone'), 'A')).toEqual([]);
       expect(await f.lookup(n('gone'), 'AAAA')).toEqual([]);
       expect(await f.lookup(n('gone'), 'TXT')).toEqual([]);
-      expect(await f.lookup(n('gone'), 'MX')).toEqual(["10 mail.example.net."]);
+      expect(await f.lookup(n('gone'), 'MX')).toEqual(['10 mail.example.net.']);
     });
 
     it('writing at the apex leaves SOA, NS and MX alone', async () => {
       const soaBefore = await f.lookup(f.zone, 'SOA');
       const nsBefore = await f.lookup(f.zone, 'NS');
       const mxBefore = await f.lookup(f.zone, 'MX');
-      const result = await f.backend.apply(f.zone, [claim(f.zone, ['192.0.2.20'], ['2001:db8::20'], 'ns/apex')]);
+      const result = await f.backend.apply(f.zone, [
+        claim(f.zone, ['192.0.2.20'], ['2001:db8::20'], 'ns/apex'),
+      ]);
       expect(result.chunks[0]!.error).toBeUndefined();
       expect(await f.lookup(f.zone, 'A')).toEqual(['192.0.2.20']);
       expect(await f.lookup(f.zone, 'NS')).toEqual(nsBefore);
       expect(await f.lookup(f.zone, 'MX')).toEqual(mxBefore);
       // The serial may move; the rest of the SOA may not.
-      const strip = (soa: string[]): string[] => soa.map((s) => s.split(' ').filter((_, i) => i !== 2).join(' '));
+      const strip = (soa: string[]): string[] =>
+        soa.map((s) =>
+          s
+            .split(' ')
+            .filter((_, i) => i !== 2)
+            .join(' '),
+        );
       expect(strip(await f.lookup(f.zone, 'SOA'))).toEqual(strip(soaBefore));
     });
 
@@ -183,7 +203,9 @@ export function describeBackendConformance(label: string, start: () => Promise<C
       expect(result.chunks[0]!.error).toBeUndefined();
       if (before !== undefined) expect((await f.writeCount!()) - before).toBe(1);
       const current = await f.backend.read(f.zone, names);
-      names.forEach((name, i) => expect(current.get(name)?.A?.addresses).toEqual([`10.0.${i >> 8}.${i & 255}`]));
+      names.forEach((name, i) =>
+        expect(current.get(name)?.A?.addresses).toEqual([`10.0.${i >> 8}.${i & 255}`]),
+      );
     });
   });
 }

@@ -1,0 +1,43 @@
+import { loadRuntimeConfig, resolverServers } from './runtime.ts';
+import type { RuntimeOptions } from './runtime.ts';
+import { NetTransport } from '../dns/transport.ts';
+import { Resolver } from '../resolve/resolver.ts';
+import type { AddressType } from '../plan/types.ts';
+import { EXIT } from './sync.ts';
+
+export interface ResolveOptions extends RuntimeOptions {
+  type: 'A' | 'AAAA' | 'both';
+  output: 'text' | 'json';
+}
+
+/** `apexalias resolve <host>`: what the controller would publish for a target, and why. */
+export async function runResolve(host: string, opts: ResolveOptions): Promise<number> {
+  const config = await loadRuntimeConfig(opts);
+  const resolver = new Resolver({
+    servers: await resolverServers(opts.resolver, config),
+    transport: new NetTransport(),
+    timeoutMs: config.resolver.timeoutMs,
+    attempts: config.resolver.attempts,
+    cacheMaxEntries: 16,
+    now: () => Date.now(),
+  });
+  const types: AddressType[] = opts.type === 'both' ? ['A', 'AAAA'] : [opts.type];
+  const results = await Promise.all(
+    types.map(async (type) => ({ type, ...(await resolver.resolve(host, type)) })),
+  );
+  if (opts.output === 'json') {
+    process.stdout.write(JSON.stringify(results.map(({ type, result }) => ({ type, ...result }))) + '\n');
+  } else {
+    for (const { type, result } of results) {
+      const chain = result.chain.join(' → ');
+      if (result.kind === 'addresses') {
+        process.stdout.write(`${type}\t${result.addresses.join(' ')}\tttl ${result.ttl}\tchain ${chain}\n`);
+      } else if (result.kind === 'missing') {
+        process.stdout.write(`${type}\t${result.reason.toUpperCase()}\tttl ${result.ttl}\tchain ${chain}\n`);
+      } else {
+        process.stdout.write(`${type}\tfailed (${result.reason}): ${result.message}\tchain ${chain}\n`);
+      }
+    }
+  }
+  return results.some((r) => r.result.kind === 'failed') ? EXIT.notInSync : EXIT.ok;
+}

@@ -1,0 +1,127 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { syncAliases } from '../engine/sync.ts';
+import type { AliasInput, AliasOutcome } from '../engine/types.ts';
+import type { Logger } from '../observe/logger.ts';
+import { loadManifests } from '../sources/files.ts';
+import type { ManifestAlias } from '../sources/files.ts';
+import { Progress } from './progress.ts';
+import { formatText, outcomeJson } from './report.ts';
+import type { Runtime, RuntimeOptions } from './runtime.ts';
+import { createRuntime } from './runtime.ts';
+
+export interface SyncOptions extends RuntimeOptions {
+  filename: string[];
+  watch?: boolean;
+  output: 'text' | 'json';
+  dryRun: boolean;
+  detailedExitcode?: boolean;
+}
+
+/** Exit codes, shared by every command (README "Exit codes"). */
+export const EXIT = { ok: 0, notInSync: 1, invalid: 2, changesPending: 3 } as const;
+
+function toInput(m: ManifestAlias): AliasInput {
+  const { metadata, spec } = m.alias;
+  return {
+    namespace: metadata.namespace ?? 'default',
+    name: metadata.name,
+    spec,
+    createdAt: metadata.creationTimestamp,
+  };
+}
+
+/**
+ * `apexalias sync` and `apexalias plan`: one pass over the manifests (plan writes nothing), or
+ * with --watch a loop that refreshes each alias as its target's TTL runs out. Returns the exit code.
+ */
+export async function runSync(opts: SyncOptions, logger: Logger): Promise<number> {
+  const manifests = await loadManifests(opts.filename);
+  if (manifests.length === 0) {
+    logger.warn('no ApexAlias manifests found', { paths: opts.filename });
+    return EXIT.ok;
+  }
+  const inputs = manifests.map(toInput);
+  const runtime = await createRuntime(opts, logger);
+  try {
+    if (!opts.watch) {
+      const outcomes = await pass(inputs, runtime, opts, logger, new Map());
+      return exitCode(outcomes, opts);
+    }
+    return await watch(inputs, runtime, opts, logger);
+  } finally {
+    await runtime.close();
+  }
+}
+
+async function pass(
+  inputs: AliasInput[],
+  runtime: Runtime,
+  opts: SyncOptions,
+  logger: Logger,
+  failures: Map<string, number>,
+): Promise<AliasOutcome[]> {
+  const progress = new Progress(inputs.length, logger);
+  const { outcomes, summary } = await syncAliases(inputs, {
+    resolver: runtime.resolver,
+    backendFor: runtime.backendFor,
+    ownerId: runtime.config.ownerId,
+    refresh: runtime.config.refresh,
+    logger,
+    now: () => Date.now(),
+    random: Math.random,
+    dryRun: opts.dryRun,
+    failures,
+    onProgress: (phase, done, total) => progress.update(phase, done, total),
+  });
+  progress.done();
+  logger.info(opts.dryRun ? 'plan complete' : 'sync complete', { ...summary });
+  if (opts.output === 'json') {
+    process.stdout.write(JSON.stringify({ summary, aliases: outcomes.map(outcomeJson) }) + '\n');
+  } else {
+    process.stdout.write(formatText(outcomes, summary, opts.dryRun));
+  }
+  return outcomes;
+}
+
+function exitCode(outcomes: AliasOutcome[], opts: SyncOptions): number {
+  if (outcomes.some((o) => o.failure || o.verdict?.kind === 'blocked')) return EXIT.notInSync;
+  if (opts.dryRun && opts.detailedExitcode && outcomes.some((o) => o.verdict?.kind === 'change')) {
+    return EXIT.changesPending;
+  }
+  return EXIT.ok;
+}
+
+/** Refreshes each alias when it is due, until SIGINT or SIGTERM. */
+async function watch(
+  inputs: AliasInput[],
+  runtime: Runtime,
+  opts: SyncOptions,
+  logger: Logger,
+): Promise<number> {
+  const stop = new AbortController();
+  const onSignal = (signal: string): void => {
+    logger.info('stopping', { signal });
+    stop.abort();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const failures = new Map<string, number>();
+  const due = new Map(inputs.map((i) => [`${i.namespace}/${i.name}`, 0]));
+  try {
+    while (!stop.signal.aborted) {
+      const now = Date.now();
+      const batch = inputs.filter((i) => (due.get(`${i.namespace}/${i.name}`) ?? 0) <= now);
+      if (batch.length) {
+        for (const o of await pass(batch, runtime, opts, logger, failures)) due.set(o.key, o.refreshAt);
+      }
+      const next = Math.min(...due.values());
+      const wait = Math.max(250, next - Date.now());
+      logger.debug('next refresh', { at: new Date(Date.now() + wait).toISOString() });
+      await sleep(wait, undefined, { signal: stop.signal }).catch(() => undefined);
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  return EXIT.ok;
+}

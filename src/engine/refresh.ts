@@ -1,0 +1,31 @@
+/** When to look at an alias again (DESIGN rule 5). */
+export interface RefreshPolicy {
+  minSeconds: number;
+  maxSeconds: number;
+  /** ±fraction applied to the TTL, so that aliases of one target do not refresh in lock step. */
+  jitter: number;
+}
+
+/**
+ * The delay until the next lookup: the answer's remaining TTL with jitter, bounded by the
+ * configured minimum and maximum. `random` returns [0, 1) and is injected for tests.
+ */
+export function refreshDelaySeconds(ttlSeconds: number, policy: RefreshPolicy, random: () => number): number {
+  const jittered = ttlSeconds * (1 + policy.jitter * (2 * random() - 1));
+  return Math.min(policy.maxSeconds, Math.max(policy.minSeconds, jittered));
+}
+
+/** First retry after a failure, and the longest wait between retries. */
+export const BACKOFF_BASE_SECONDS = 5;
+export const BACKOFF_MAX_SECONDS = 300;
+
+/**
+ * Exponential backoff after `failures` consecutive failures: 5 s · 2^(failures-1), capped at
+ * 300 s, with the policy's jitter. Independent of the refresh bounds, so a failing target is
+ * retried sooner than a healthy one is refreshed.
+ */
+export function backoffSeconds(failures: number, policy: RefreshPolicy, random: () => number): number {
+  const base = BACKOFF_BASE_SECONDS * 2 ** Math.max(0, Math.min(30, failures - 1));
+  const capped = Math.min(base, BACKOFF_MAX_SECONDS);
+  return capped * (1 + policy.jitter * (2 * random() - 1));
+}

@@ -1,0 +1,315 @@
+import type { BackendError } from '../backends/errors.ts';
+import type { DnsBackend } from '../backends/types.ts';
+import { normalizeName } from '../dns/names.ts';
+import { desired as planDesired } from '../plan/desired.ts';
+import { diff } from '../plan/diff.ts';
+import { ADDRESS_TYPE } from '../plan/types.ts';
+import type { AddressType, CurrentRecords, FamilyResolution, NameChange } from '../plan/types.ts';
+import type { Resolved, Resolver } from '../resolve/resolver.ts';
+import { mapLimit } from '../util/concurrency.ts';
+import type { Logger } from '../observe/logger.ts';
+import { aliasLogger } from '../observe/logger.ts';
+import { backoffSeconds, refreshDelaySeconds } from './refresh.ts';
+import type { RefreshPolicy } from './refresh.ts';
+import type { AliasFailure, AliasInput, AliasOutcome, BackendLookup, SyncSummary } from './types.ts';
+
+export interface SyncDeps {
+  resolver: Resolver;
+  backendFor: BackendLookup;
+  ownerId: string;
+  refresh: RefreshPolicy;
+  logger: Logger;
+  now: () => number;
+  random: () => number;
+  /** Plan only: read and diff, but write nothing. */
+  dryRun: boolean;
+  /** Consecutive failures per alias key, for backoff; the engine updates it. */
+  failures?: Map<string, number>;
+  /** Called as work completes, for progress on large manifest sets. */
+  onProgress?: (phase: 'resolve' | 'read' | 'write', done: number, total: number) => void;
+  /** Lookups in flight at once. */
+  concurrency?: number;
+}
+
+export interface SyncReport {
+  outcomes: AliasOutcome[];
+  summary: SyncSummary;
+}
+
+/** Absolute owner name of an alias: `name` relative to `zone`, "@" being the apex. */
+export function ownerFqdn(zone: string, name: string): string {
+  const z = normalizeName(zone);
+  if (name === '@' || name === '') return z;
+  if (name.endsWith('.')) return normalizeName(name);
+  return normalizeName(`${name}.${z}`);
+}
+
+/**
+ * One reconcile pass over a set of aliases: resolve every target (de-duplicated by the
+ * resolver), read the affected names per backend and zone, plan each name with the pure
+ * planner, and write each zone's changes in as few atomic, conditional writes as the backend
+ * allows. A write whose prerequisites fail is retried name by name, so that one name changed
+ * behind our back does not hold back the rest of its batch.
+ */
+export async function syncAliases(inputs: AliasInput[], deps: SyncDeps): Promise<SyncReport> {
+  const backends = new Map<AliasOutcome, DnsBackend>();
+  const outcomes = inputs.map((input) => initialOutcome(input, deps, backends));
+  const live = outcomes.filter((o) => !o.failure);
+  markConflicts(live);
+
+  // 1. Resolve every target, per family. The resolver de-duplicates and caches.
+  const lookupsBefore = deps.resolver.stats.queries;
+  const resolvable = live.filter((o) => !o.failure);
+  let done = 0;
+  await mapLimit(resolvable, deps.concurrency ?? 256, async (o) => {
+    for (const family of o.input.spec.addressFamilies) {
+      const type = ADDRESS_TYPE[family];
+      o.resolved[type] = await deps.resolver.resolve(o.input.spec.target, type);
+    }
+    o.desired = planDesired(
+      {
+        families: o.input.spec.addressFamilies,
+        ttl: o.input.spec.ttl,
+        onTargetMissing: o.input.spec.onTargetMissing,
+        fallbackAddresses: o.input.spec.fallbackAddresses,
+        adopt: o.input.spec.adopt,
+      },
+      resultsOf(o.resolved),
+      o.input.lastKnownGood ?? {},
+    );
+    const failed = o.desired.problems.filter((p) => p.reason !== 'nxdomain' && p.reason !== 'nodata');
+    if (failed.length) {
+      // The other family is still planned and written (rule 1); the alias is not in sync.
+      o.failure = {
+        code: `ERR_RESOLVE_${failed[0]!.reason.toUpperCase().replace(/-/g, '_')}`,
+        message: failed.map((p) => p.message).join('; '),
+        retryable: true,
+      };
+    }
+    deps.onProgress?.('resolve', ++done, resolvable.length);
+  });
+
+  // 2. Read and plan per backend and zone; 3. write.
+  const groups = groupByBackendZone(resolvable, backends);
+  let writes = 0;
+  let records = 0;
+  for (const [backend, zone, group] of groups) {
+    const planned = await readAndPlan(backend, zone, group, deps);
+    if (deps.dryRun || planned.length === 0) continue;
+    const result = await applyIsolating(backend, zone, planned, deps);
+    writes += result.writes;
+    records += result.records;
+  }
+
+  for (const o of outcomes) scheduleNext(o, deps);
+  const summary: SyncSummary = {
+    aliases: outcomes.length,
+    changed: outcomes.filter((o) => o.verdict?.kind === 'change' && (o.written || deps.dryRun)).length,
+    unchanged: outcomes.filter((o) => o.verdict?.kind === 'noop' && !o.failure).length,
+    blocked: outcomes.filter((o) => o.verdict?.kind === 'blocked').length,
+    failed: outcomes.filter((o) => o.failure && o.verdict?.kind !== 'blocked').length,
+    writes,
+    records,
+    lookups: deps.resolver.stats.queries - lookupsBefore,
+  };
+  return { outcomes, summary };
+}
+
+function initialOutcome(
+  input: AliasInput,
+  deps: SyncDeps,
+  backends: Map<AliasOutcome, DnsBackend>,
+): AliasOutcome {
+  const zone = normalizeName(input.spec.zone);
+  const outcome: AliasOutcome = {
+    input,
+    key: `${input.namespace}/${input.name}`,
+    fqdn: ownerFqdn(zone, input.spec.name),
+    zone,
+    resolved: {},
+    written: false,
+    refreshAt: deps.now(),
+  };
+  try {
+    const backend = deps.backendFor(zone, input.spec.backend);
+    backends.set(outcome, backend);
+    outcome.backend = backend.name;
+  } catch (err) {
+    outcome.failure = failureOf(err, false);
+  }
+  return outcome;
+}
+
+/** Rule 9 within one pass: the older alias (then the first listed) keeps a name. */
+function markConflicts(outcomes: AliasOutcome[]): void {
+  const byName = new Map<string, AliasOutcome[]>();
+  for (const o of outcomes) byName.set(o.fqdn, [...(byName.get(o.fqdn) ?? []), o]);
+  for (const claims of byName.values()) {
+    if (claims.length < 2) continue;
+    const sorted = [...claims].sort((a, b) =>
+      (a.input.createdAt ?? '').localeCompare(b.input.createdAt ?? ''),
+    );
+    const [winner, ...losers] = sorted;
+    for (const o of losers) {
+      o.verdict = {
+        kind: 'blocked',
+        reason: 'Conflict',
+        message: `${o.fqdn} is already claimed by the older ApexAlias ${winner!.key}`,
+      };
+      o.failure = { code: 'ERR_CONFLICT', message: o.verdict.message, retryable: false };
+    }
+  }
+}
+
+function resultsOf(resolved: AliasOutcome['resolved']): Partial<Record<AddressType, FamilyResolution>> {
+  const out: Partial<Record<AddressType, FamilyResolution>> = {};
+  for (const [type, r] of Object.entries(resolved) as Array<[AddressType, Resolved]>) out[type] = r.result;
+  return out;
+}
+
+function groupByBackendZone(
+  outcomes: AliasOutcome[],
+  backends: Map<AliasOutcome, DnsBackend>,
+): Array<[DnsBackend, string, AliasOutcome[]]> {
+  const groups = new Map<string, [DnsBackend, string, AliasOutcome[]]>();
+  for (const o of outcomes) {
+    const key = `${o.backend}\u0000${o.zone}`;
+    const entry = groups.get(key) ?? [backends.get(o)!, o.zone, []];
+    entry[2].push(o);
+    groups.set(key, entry);
+  }
+  return [...groups.values()];
+}
+
+interface PlannedChange {
+  outcome: AliasOutcome;
+  change: NameChange;
+}
+
+async function readAndPlan(
+  backend: DnsBackend,
+  zone: string,
+  group: AliasOutcome[],
+  deps: SyncDeps,
+): Promise<PlannedChange[]> {
+  let current: Map<string, CurrentRecords>;
+  try {
+    current = await backend.read(
+      zone,
+      group.map((o) => o.fqdn),
+    );
+  } catch (err) {
+    const failure = failureOf(err, true);
+    for (const o of group) o.failure = failure;
+    deps.logger.error('reading the zone failed', {
+      zone,
+      backend: backend.name,
+      code: failure.code,
+      error: failure.message,
+    });
+    return [];
+  }
+  deps.onProgress?.('read', group.length, group.length);
+  const planned: PlannedChange[] = [];
+  for (const o of group) {
+    const verdict = planOne(o, current.get(o.fqdn) ?? { name: o.fqdn }, deps);
+    if (verdict.kind === 'change') planned.push({ outcome: o, change: verdict.change });
+  }
+  return planned;
+}
+
+function planOne(o: AliasOutcome, current: CurrentRecords, deps: SyncDeps): AliasOutcome['verdict'] & object {
+  const verdict = diff(o.fqdn, o.desired!, current, {
+    ownerId: deps.ownerId,
+    resource: o.key,
+    adopt: o.input.spec.adopt,
+  });
+  o.verdict = verdict;
+  const log = aliasLogger(deps.logger, { ...o.input, zone: o.zone, target: o.input.spec.target });
+  for (const p of o.desired!.problems) log.warn(p.message, { family: p.type, reason: p.reason });
+  if (verdict.kind === 'blocked') log.warn(verdict.message, { reason: verdict.reason });
+  if (verdict.kind === 'change') {
+    log.info(deps.dryRun ? 'would change' : 'changing', { changes: verdict.reasons, backend: o.backend });
+  }
+  return verdict;
+}
+
+/**
+ * Applies a zone's changes; for every chunk refused by a failed prerequisite, re-reads its
+ * names and writes each of them on its own, so only the name that really changed is held back.
+ */
+async function applyIsolating(
+  backend: DnsBackend,
+  zone: string,
+  planned: PlannedChange[],
+  deps: SyncDeps,
+): Promise<{ writes: number; records: number }> {
+  const byName = new Map(planned.map((p) => [p.change.name, p]));
+  const first = await backend.apply(
+    zone,
+    planned.map((p) => p.change),
+  );
+  deps.onProgress?.('write', planned.length, planned.length);
+  let writes = first.chunks.length;
+  let records = first.chunks.reduce((n, c) => n + c.records, 0);
+  const retry: AliasOutcome[] = [];
+  for (const chunk of first.chunks) {
+    for (const name of chunk.names) {
+      const o = byName.get(name)!.outcome;
+      if (!chunk.error) o.written = true;
+      else if (chunk.error.kind === 'PRECONDITION' && chunk.names.length > 1) retry.push(o);
+      else setWriteFailure(o, chunk.error, deps);
+    }
+  }
+  if (retry.length === 0) return { writes, records };
+
+  const again = await readAndPlan(backend, zone, retry, deps);
+  for (const p of again) {
+    const single = await backend.apply(zone, [p.change]);
+    writes += single.chunks.length;
+    for (const chunk of single.chunks) {
+      records += chunk.records;
+      if (chunk.error) setWriteFailure(p.outcome, chunk.error, deps);
+      else p.outcome.written = true;
+    }
+  }
+  return { writes, records };
+}
+
+function setWriteFailure(o: AliasOutcome, error: BackendError, deps: SyncDeps): void {
+  o.failure = failureOf(error, error.retryable);
+  aliasLogger(deps.logger, { ...o.input, zone: o.zone, target: o.input.spec.target }).error('write failed', {
+    code: error.code,
+    detail: error.detail,
+    error: error.message,
+    backend: o.backend,
+  });
+}
+
+function failureOf(err: unknown, retryableDefault: boolean): AliasFailure {
+  const e = err as { code?: string; message?: string; retryable?: boolean };
+  return {
+    code: e.code ?? 'ERR_INTERNAL',
+    message: e.message ?? String(err),
+    retryable: e.retryable ?? retryableDefault,
+  };
+}
+
+/** Rule 5: next lookup when the shortest TTL runs out (with jitter), or backoff after failures. */
+function scheduleNext(o: AliasOutcome, deps: SyncDeps): void {
+  const failures = deps.failures;
+  const failed =
+    !!o.failure?.retryable || Object.values(o.resolved).some((r) => r && r.result.kind === 'failed');
+  if (failed) {
+    const n = (failures?.get(o.key) ?? 0) + 1;
+    failures?.set(o.key, n);
+    o.refreshAt = deps.now() + backoffSeconds(n, deps.refresh, deps.random) * 1000;
+    return;
+  }
+  failures?.delete(o.key);
+  const expiries = Object.values(o.resolved).map((r) => r!.expiresAt);
+  const ttl = expiries.length
+    ? Math.max(0, (Math.min(...expiries) - deps.now()) / 1000)
+    : deps.refresh.maxSeconds;
+  o.refreshAt = deps.now() + refreshDelaySeconds(ttl, deps.refresh, deps.random) * 1000;
+}

@@ -1,0 +1,78 @@
+import type { DnsBackend } from '../backends/types.ts';
+import type {
+  AddressRRset,
+  AddressType,
+  AliasPolicy,
+  DesiredState,
+  DiffResult,
+  Family,
+} from '../plan/types.ts';
+import type { Resolved } from '../resolve/resolver.ts';
+
+/** The fields of a defaulted ApexAlias spec that the engine reads. */
+export interface AliasSpecView {
+  zone: string;
+  name: string;
+  target: string;
+  addressFamilies: Family[];
+  ttl: { min?: number; max: number };
+  onTargetMissing: AliasPolicy['onTargetMissing'];
+  fallbackAddresses: string[];
+  driftPolicy: 'Correct' | 'Report';
+  adopt: boolean;
+  backend?: string;
+}
+
+/** One alias to reconcile: where it comes from and what it asks for. */
+export interface AliasInput {
+  namespace: string;
+  name: string;
+  spec: AliasSpecView;
+  /** RFC 3339; the older of two aliases for one name keeps it (rule 9). */
+  createdAt?: string;
+  /** The RRsets written last (from status), restored while lookups fail (rule 4). */
+  lastKnownGood?: Partial<Record<AddressType, AddressRRset>>;
+}
+
+/** Why an alias could not be planned or written; `code` is stable. */
+export interface AliasFailure {
+  code: string;
+  message: string;
+  retryable: boolean;
+}
+
+/** Everything the engine learned and did for one alias in one pass. */
+export interface AliasOutcome {
+  input: AliasInput;
+  /** `<namespace>/<name>`. */
+  key: string;
+  /** Absolute owner name of the alias records. */
+  fqdn: string;
+  zone: string;
+  backend?: string;
+  resolved: Partial<Record<AddressType, Resolved>>;
+  desired?: DesiredState;
+  verdict?: DiffResult;
+  /** True when this pass wrote the alias's change to the backend. */
+  written: boolean;
+  failure?: AliasFailure;
+  /** Epoch ms at which the alias should be looked at again. */
+  refreshAt: number;
+}
+
+/** Picks the backend for a zone (and the alias's `spec.backend`), or throws a typed error. */
+export type BackendLookup = (zone: string, requested: string | undefined) => DnsBackend;
+
+/** Totals for one pass, for the CLI summary, metrics and benchmarks. */
+export interface SyncSummary {
+  aliases: number;
+  changed: number;
+  unchanged: number;
+  blocked: number;
+  failed: number;
+  /** Atomic writes sent to backends (UPDATE messages, change batches, file renames). */
+  writes: number;
+  /** RRs carried by those writes. */
+  records: number;
+  lookups: number;
+}
