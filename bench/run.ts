@@ -1,0 +1,218 @@
+/**
+ * `npm run bench`: apexalias `sync` against a real BIND, next to the raw ceiling of the same BIND
+ * in the same run (nsupdate over TCP with TSIG, 1 and 500 records per UPDATE).
+ *
+ * Scenario: 1,000 aliases over 100 targets (A + AAAA each), all in one zone. Measured per round:
+ *   cold     first sync: every name is claimed (marker + A + AAAA)
+ *   no-op    second sync: nothing changed, nothing may be written
+ *   change   every target moves to new addresses: 1,000 names rewritten
+ * Counts come from BIND's own statistics (UPDATE messages received) and the resolver's queries.
+ * Writes bench/results/sync-bind.json and .md. Options: --rounds N (default 3), --aliases N, --targets N.
+ */
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { TestAuthServer } from '../test/harness/authserver.ts';
+import { startBind } from '../test/harness/bind.ts';
+import type { BindServer } from '../test/harness/bind.ts';
+
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    aliases: { type: 'string', default: '1000' },
+    targets: { type: 'string', default: '100' },
+  },
+});
+const ROUNDS = Number(values.rounds);
+const ALIASES = Number(values.aliases);
+const TARGETS = Number(values.targets);
+const ZONE = 'bench.test';
+
+interface Measure {
+  seconds: number;
+  updates: number;
+  records?: number;
+  lookups?: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function run(
+  cmd: string,
+  args: string[],
+  input?: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(cmd, args, { maxBuffer: 256 << 20, timeout: 600_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+    if (input !== undefined) child.stdin!.end(input);
+  });
+}
+
+function setTargets(upstream: TestAuthServer, generation: number): void {
+  for (let t = 0; t < TARGETS; t++) {
+    upstream.setAddresses(`t${t}.targets.test`, 'A', [`10.${generation}.${t >> 8}.${t & 255}`], 300);
+    upstream.setAddresses(`t${t}.targets.test`, 'AAAA', [`2001:db8:${generation}::${t.toString(16)}`], 300);
+  }
+}
+
+async function timedSync(bind: BindServer, config: string, manifests: string): Promise<Measure> {
+  const before = await bind.updateCount();
+  const started = process.hrtime.bigint();
+  const r = await run(process.execPath, [
+    'bin/apexalias.js',
+    '--config',
+    config,
+    '--log-level',
+    'warn',
+    'sync',
+    '-f',
+    manifests,
+    '-o',
+    'json',
+  ]);
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (r.code !== 0) throw new Error(`sync failed (${r.code}): ${r.stderr.slice(0, 2000)}`);
+  const { summary } = JSON.parse(r.stdout) as { summary: { records: number; lookups: number } };
+  return {
+    seconds,
+    updates: (await bind.updateCount()) - before,
+    records: summary.records,
+    lookups: summary.lookups,
+  };
+}
+
+/** The raw ceiling: nsupdate over TCP with TSIG, `perMessage` records in each UPDATE. */
+async function rawNsupdate(
+  bind: BindServer,
+  perMessage: number,
+  names: number,
+  generation: number,
+): Promise<Measure> {
+  const lines: string[] = [`server 127.0.0.1 ${bind.port}`, `zone ${ZONE}`];
+  for (let i = 0; i < names; i++) {
+    lines.push(
+      `update add raw${perMessage}-${generation}-${i}.${ZONE}. 300 IN A 10.200.${i >> 8}.${i & 255}`,
+    );
+    if ((i + 1) % perMessage === 0 || i === names - 1) lines.push('send');
+  }
+  const key = bind.keys[0]!;
+  const before = await bind.updateCount();
+  const started = process.hrtime.bigint();
+  const r = await run(
+    'nsupdate',
+    ['-v', '-y', `${key.algorithm}:${key.name}:${key.secret}`],
+    lines.join('\n') + '\n',
+  );
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (r.code !== 0) throw new Error(`nsupdate failed: ${r.stderr}`);
+  return { seconds, updates: (await bind.updateCount()) - before, records: names };
+}
+
+async function round(index: number): Promise<Record<string, Measure>> {
+  const bind = await startBind({ zones: [{ name: ZONE }] });
+  const upstream = await TestAuthServer.start();
+  const dir = await mkdtemp(join(tmpdir(), 'apexalias-bench-'));
+  try {
+    setTargets(upstream, 1);
+    const key = bind.keys[0]!;
+    await writeFile(join(dir, 'secret'), key.secret);
+    const config = join(dir, 'apexalias.yaml');
+    await writeFile(
+      config,
+      `ownerId: bench
+resolver: { servers: ["127.0.0.1:${upstream.endpoint.port}"], timeoutMs: 2000, attempts: 3 }
+backends:
+  - { name: bind, type: rfc2136, server: "127.0.0.1:${bind.port}", zones: [${ZONE}], timeoutMs: 30000,
+      tsig: { keyName: ${key.name}, algorithm: ${key.algorithm}, secretFile: secret } }
+`,
+    );
+    const manifests = join(dir, 'manifests');
+    await mkdir(manifests);
+    const docs = Array.from({ length: ALIASES }, (_, i) =>
+      JSON.stringify({
+        apiVersion: 'dns.apexalias.io/v1alpha1',
+        kind: 'ApexAlias',
+        metadata: { name: `a${i}`, namespace: 'bench' },
+        spec: { zone: ZONE, name: `a${i}`, target: `t${i % TARGETS}.targets.test` },
+      }),
+    );
+    await writeFile(join(manifests, 'aliases.yaml'), docs.join('\n---\n'));
+
+    const cold = await timedSync(bind, config, manifests);
+    const noop = await timedSync(bind, config, manifests);
+    setTargets(upstream, 2);
+    const change = await timedSync(bind, config, manifests);
+    const raw1 = await rawNsupdate(bind, 1, 500, index);
+    const raw500 = await rawNsupdate(bind, 500, ALIASES, index);
+    process.stderr.write(`round ${index + 1}/${ROUNDS} done\n`);
+    return { cold, noop, change, raw1, raw500 };
+  } finally {
+    await bind.stop();
+    await upstream.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const rounds: Array<Record<string, Measure>> = [];
+for (let i = 0; i < ROUNDS; i++) rounds.push(await round(i));
+
+const rows = [
+  ['apexalias sync, cold (claim 1,000 names: marker + A + AAAA)', 'cold'],
+  ['apexalias sync, no-op (nothing changed)', 'noop'],
+  ['apexalias sync, 100 targets moved (1,000 names rewritten)', 'change'],
+  ['raw ceiling: nsupdate, 1 record per UPDATE (500 names)', 'raw1'],
+  ['raw ceiling: nsupdate, 500 records per UPDATE (1,000 names)', 'raw500'],
+] as const;
+
+const table = rows.map(([label, key]) => {
+  const ms = rounds.map((r) => r[key]!);
+  const seconds = median(ms.map((m) => m.seconds));
+  const updates = median(ms.map((m) => m.updates));
+  const records = ms[0]!.records;
+  return {
+    scenario: label,
+    key,
+    medianSeconds: Number(seconds.toFixed(3)),
+    allSeconds: ms.map((m) => Number(m.seconds.toFixed(3))),
+    updateMessages: updates,
+    records,
+    lookups: ms[0]!.lookups,
+    recordsPerSecond: records ? Math.round(records / seconds) : undefined,
+  };
+});
+
+const change = table.find((r) => r.key === 'change')!;
+const perThousand = (change.updateMessages * 1000) / ALIASES;
+const header = `| scenario | median s (all) | UPDATE msgs | RRs sent (incl. prerequisites) | lookups | RRs/s |\n|---|---|---|---|---|---|`;
+const body = table
+  .map(
+    (r) =>
+      `| ${r.scenario} | ${r.medianSeconds} (${r.allSeconds.join(', ')}) | ${r.updateMessages} | ${r.records ?? ''} | ${r.lookups ?? ''} | ${r.recordsPerSecond ?? ''} |`,
+  )
+  .join('\n');
+const md = `# sync against BIND: ${ALIASES} aliases over ${TARGETS} targets, ${ROUNDS} rounds
+
+Measured ${new Date().toISOString()} on ${process.platform}/${process.arch}, Node ${process.version}.
+Wall times include starting the CLI process (Node start-up, config and manifest loading).
+
+${header}
+${body}
+
+UPDATE messages per 1,000 changed names: **${perThousand}**.
+The peer (external-dns 0.21 over RFC 2136) needs a kube-apiserver for its CRD source; it joins
+this table with the controller-mode benchmark.
+`;
+await mkdir('bench/results', { recursive: true });
+await writeFile(
+  'bench/results/sync-bind.json',
+  JSON.stringify({ aliases: ALIASES, targets: TARGETS, rounds: ROUNDS, perThousand, table }, null, 2) + '\n',
+);
+await writeFile('bench/results/sync-bind.md', md);
+process.stdout.write(md);
