@@ -1,0 +1,80 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TestAuthServer } from '../harness/authserver.ts';
+
+/** Polls until `check` passes or `attempts` run out; returns whether it passed. */
+async function eventually(check: () => Promise<boolean>, attempts = 100): Promise<boolean> {
+  for (let i = 0; i < attempts; i++) {
+    if (await check()) return true;
+    await sleep(200);
+  }
+  return false;
+}
+
+describe('apexalias sync --watch (rule 5: refresh as the TTL runs out)', () => {
+  let upstream: TestAuthServer;
+  let dir: string;
+  beforeAll(async () => {
+    upstream = await TestAuthServer.start();
+    dir = await mkdtemp(join(tmpdir(), 'apexalias-watch-'));
+  });
+  afterAll(async () => {
+    await upstream?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('follows a target change without a restart, and stops cleanly on SIGTERM', async () => {
+    upstream.setAddresses('lb.demo.test', 'A', ['192.0.2.1'], 1);
+    await writeFile(
+      join(dir, 'config.yaml'),
+      [
+        `resolver: { servers: ["127.0.0.1:${upstream.endpoint.port}"], timeoutMs: 500 }`,
+        'refresh: { minSeconds: 1, maxSeconds: 60, jitter: 0.1 }',
+        'backends: [{ name: local, type: zonefile, zones: ["*"], directory: zones }]',
+      ].join('\n'),
+    );
+    await writeFile(
+      join(dir, 'alias.yaml'),
+      JSON.stringify({
+        apiVersion: 'dns.apexalias.io/v1alpha1',
+        kind: 'ApexAlias',
+        metadata: { name: 'w' },
+        spec: { zone: 'example.com', target: 'lb.demo.test', addressFamilies: ['IPv4'] },
+      }),
+    );
+    const zoneFile = join(dir, 'zones', 'example.com.zone');
+    const serves = async (address: string): Promise<boolean> =>
+      (await readFile(zoneFile, 'utf8').catch(() => '')).includes(address);
+    const child = spawn(
+      process.execPath,
+      [
+        'bin/apexalias.js',
+        '--config',
+        join(dir, 'config.yaml'),
+        'sync',
+        '-f',
+        join(dir, 'alias.yaml'),
+        '--watch',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += String(d)));
+    try {
+      expect(await eventually(() => serves('192.0.2.1')), stderr).toBe(true);
+      upstream.setAddresses('lb.demo.test', 'A', ['192.0.2.2'], 1);
+      expect(await eventually(() => serves('192.0.2.2')), stderr).toBe(true);
+      expect(await serves('192.0.2.1')).toBe(false);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const [code] = (await once(child, 'exit')) as [number | null];
+    expect(code).toBe(0);
+    expect(upstream.queries({ name: 'lb.demo.test', type: 'A' })).toBeGreaterThanOrEqual(2);
+  });
+});

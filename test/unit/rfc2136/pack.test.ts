@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { packChunks } from '../../../src/backends/rfc2136/backend.ts';
+import { changeToRRs } from '../../../src/backends/rfc2136/messages.ts';
+import { encodeUpdate } from '../../../src/dns/update.ts';
+import type { NameChange } from '../../../src/plan/types.ts';
+
+const ZONE = 'example.test';
+const value = (i: number, owner = 'apexalias'): string =>
+  `heritage=apexalias,owner=${owner},resource=default/alias-${i}`;
+
+function update(i: number, owner?: string): NameChange {
+  const name = `alias-${i}.${ZONE}`;
+  return {
+    name,
+    markerName: `_apexalias.${name}`,
+    markerValue: value(i, owner),
+    expect: { marker: { value: value(i, owner) }, noCname: true, absent: [] },
+    set: { A: { ttl: 60, addresses: ['192.0.2.1'] } },
+    marker: 'keep',
+  };
+}
+
+function claim(i: number): NameChange {
+  return {
+    ...update(i),
+    expect: { marker: 'absent', noCname: true, absent: ['A', 'AAAA'] },
+    set: { A: { ttl: 60, addresses: ['192.0.2.1'] }, AAAA: { ttl: 60, addresses: ['2001:db8::1'] } },
+    marker: 'create',
+  };
+}
+
+describe('rfc2136 message packing', () => {
+  it('fits 500 updates of owned names in one UPDATE message with a short owner id', () => {
+    const chunks = packChunks(
+      ZONE,
+      Array.from({ length: 500 }, (_, i) => update(i, 'ci')),
+    );
+    expect(chunks).toHaveLength(1);
+    expect(chunks[0]!.changes).toHaveLength(500);
+  });
+
+  it('with 62-octet markers, each message still carries over 450 updates', () => {
+    const chunks = packChunks(
+      ZONE,
+      Array.from({ length: 1000 }, (_, i) => update(i)),
+    );
+    expect(chunks).toHaveLength(3);
+    expect(Math.min(...chunks.slice(0, -1).map((c) => c.changes.length))).toBeGreaterThan(450);
+  });
+
+  it('splits 2,000 first claims into messages that each fit 64 KiB, never splitting a name', () => {
+    const changes = Array.from({ length: 2000 }, (_, i) => claim(i));
+    const chunks = packChunks(ZONE, changes);
+    expect(chunks.length).toBeGreaterThan(1);
+    expect(chunks.flatMap((c) => c.changes)).toEqual(changes);
+    for (const c of chunks) {
+      const size = encodeUpdate({
+        id: 0,
+        zone: ZONE,
+        prerequisites: c.prerequisites,
+        updates: c.updates,
+      }).length;
+      expect(size).toBeLessThanOrEqual(65_535 - 512);
+      const perName = c.changes.map(changeToRRs);
+      expect(c.prerequisites.length).toBe(perName.reduce((n, p) => n + p.prerequisites.length, 0));
+      expect(c.updates).toEqual(perName.flatMap((p) => p.updates));
+    }
+  });
+
+  it('a first claim asserts no CNAME, no marker and no address RRsets, then adds without deleting', () => {
+    const { prerequisites, updates } = changeToRRs(claim(1));
+    expect(prerequisites.map((p) => `${p.class} ${p.type}`)).toEqual([
+      'NONE CNAME',
+      'NONE TXT',
+      'NONE A',
+      'NONE AAAA',
+    ]);
+    expect(updates.map((u) => `${u.class} ${u.type}`)).toEqual(['IN A', 'IN AAAA', 'IN TXT']);
+  });
+
+  it('an update asserts the exact marker value and replaces the RRset', () => {
+    const { prerequisites, updates } = changeToRRs(update(1));
+    expect(prerequisites[1]).toEqual({
+      name: `_apexalias.alias-1.${ZONE}`,
+      type: 'TXT',
+      class: 'IN',
+      ttl: 0,
+      rdata: [value(1)],
+    });
+    expect(updates.map((u) => `${u.class} ${u.type}`)).toEqual(['ANY A', 'IN A']);
+  });
+});
