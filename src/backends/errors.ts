@@ -1,7 +1,9 @@
 import { ApexAliasError } from '../errors.ts';
 
 /**
- * Stable codes for backend failures. Every one of them means "nothing was written".
+ * Stable codes for backend failures. Every one of them means "nothing was written", except
+ * UNREACHABLE after the request left (a timeout): the write may have landed, which is harmless
+ * because every write is conditional and the next pass re-reads before it plans.
  * - PRECONDITION: the zone no longer matches the expectation (re-read and plan again).
  * - AUTH: the credentials were rejected (TSIG BADSIG/BADKEY/BADTIME, NOTAUTH, HTTP 401/403).
  * - REFUSED: the server refuses updates for this zone or from this client (policy).

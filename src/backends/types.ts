@@ -6,7 +6,13 @@ import type { BackendError } from './errors.ts';
  * batch, one file rename): either all of its names landed or none did.
  */
 export interface ApplyResult {
-  chunks: Array<{ names: string[]; records: number; error?: BackendError }>;
+  chunks: Array<{
+    names: string[];
+    records: number;
+    error?: BackendError;
+    /** Names in the atomic write when it carried others' names too (see BatchingBackend). */
+    batchSize?: number;
+  }>;
 }
 
 /** What a backend can promise; the engine batches and retries according to it. */

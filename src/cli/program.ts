@@ -109,7 +109,7 @@ Exit codes: 0 in sync, 1 some alias could not be synced, 2 invalid input${dryRun
 export function buildProgram(): Command {
   const program = new Command('apexalias')
     .description(
-      'ALIAS/ANAME records at the zone apex for any DNS server: resolve a target hostname, follow its CNAME\n' +
+      'ALIAS/ANAME records at the zone apex for any DNS server: resolve a target hostname, follow its CNAME ' +
         'chain, and write its A/AAAA records into the zone (RFC 2136 with TSIG, or a zone file).',
     )
     .version(VERSION)
@@ -141,7 +141,7 @@ export function buildProgram(): Command {
   program
     .command('resolve')
     .description(
-      'Resolve a target as the controller would: the CNAME chain, the addresses and the published TTL per family.',
+      'Resolve a target as the controller would: per family, the CNAME chain, the addresses and the lowest TTL along the chain.',
     )
     .argument('<host>', 'the target hostname')
     .addOption(resolverOption())

@@ -41,16 +41,17 @@ export function formatText(outcomes: AliasOutcome[], summary: SyncSummary, dryRu
   for (const o of outcomes) {
     const word = verdictWord(o);
     const head = `${o.key} ${o.fqdn} → ${o.input.spec.target}`;
-    if (o.verdict?.kind === 'change') {
+    if (o.verdict?.kind === 'change' && (o.written || dryRun)) {
       lines.push(`${dryRun ? '~' : '✓'} ${head}`);
       for (const r of o.verdict.reasons) lines.push(`    ${r}`);
+      if (o.failure) lines.push(`    ! ${o.failure.message}`);
     } else if (word === 'unchanged') {
       if (o.desired?.problems.length) lines.push(`= ${head} (unchanged)`);
     } else {
       lines.push(`✗ ${head}: ${word}`);
       lines.push(`    ${o.verdict?.kind === 'blocked' ? o.verdict.message : (o.failure?.message ?? '')}`);
     }
-    if (o.desired?.problems.length && word !== 'failed') {
+    if (o.desired?.problems.length && word !== 'failed' && !o.failure) {
       for (const p of o.desired.problems) lines.push(`    ! ${p.message}`);
     }
   }

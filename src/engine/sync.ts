@@ -17,6 +17,8 @@ export interface SyncDeps {
   resolver: Resolver;
   backendFor: BackendLookup;
   ownerId: string;
+  /** Aliases whose marker these aliases may replace (the controller's conflict losers). */
+  supersedes?: string[];
   refresh: RefreshPolicy;
   logger: Logger;
   now: () => number;
@@ -223,6 +225,7 @@ function planOne(o: AliasOutcome, current: CurrentRecords, deps: SyncDeps): Alia
     ownerId: deps.ownerId,
     resource: o.key,
     adopt: o.input.spec.adopt,
+    supersedes: deps.supersedes,
   });
   o.verdict = verdict;
   const log = aliasLogger(deps.logger, { ...o.input, zone: o.zone, target: o.input.spec.target });
@@ -257,7 +260,8 @@ async function applyIsolating(
     for (const name of chunk.names) {
       const o = byName.get(name)!.outcome;
       if (!chunk.error) o.written = true;
-      else if (chunk.error.kind === 'PRECONDITION' && chunk.names.length > 1) retry.push(o);
+      else if (chunk.error.kind === 'PRECONDITION' && (chunk.batchSize ?? chunk.names.length) > 1)
+        retry.push(o);
       else setWriteFailure(o, chunk.error, deps);
     }
   }

@@ -58,8 +58,9 @@ export function diff(
       message: `${marker} holds ${describeMarker(current.marker)}; apexalias only writes names it owns.`,
     };
   }
-  if (status === 'conflict') {
-    const holder = parseMarker(current.marker?.[0] ?? '')?.resource ?? 'another ApexAlias';
+  const holder = parseMarker(current.marker?.[0] ?? '')?.resource ?? 'another ApexAlias';
+  const takeover = status === 'conflict' && (ownership.supersedes ?? []).includes(holder);
+  if (status === 'conflict' && !takeover) {
     return {
       kind: 'blocked',
       reason: 'Conflict',
@@ -82,6 +83,21 @@ export function diff(
   for (const type of TYPES) planType(type, want, current[type], set, reasons);
 
   const value = markerValue(ownership.ownerId, ownership.resource);
+  if (takeover) {
+    reasons.unshift(`marker: taken over from ${holder}`);
+    return {
+      kind: 'change',
+      change: {
+        name,
+        markerName: marker,
+        markerValue: value,
+        expect: { marker: { value: current.marker![0]! }, noCname: true, absent: [] },
+        set,
+        marker: 'replace',
+      },
+      reasons,
+    };
+  }
   if (status === 'ours') {
     if (Object.keys(set).length === 0) return { kind: 'noop' };
     return {

@@ -63,6 +63,11 @@ export interface Ownership {
   resource: string;
   /** Take over existing A/AAAA records that carry no ownership marker. */
   adopt: boolean;
+  /**
+   * Other ApexAliases of this controller (`<namespace>/<name>`) whose marker this alias may
+   * replace: the newer claimants of the same name, which lose to it (rule 9: the older keeps it).
+   */
+  supersedes?: string[];
 }
 
 /**
@@ -83,8 +88,8 @@ export interface NameChange {
   };
   /** Per type: an RRset replaces what is there; `null` deletes the RRset; missing leaves it alone. */
   set: Partial<Record<AddressType, AddressRRset | null>>;
-  /** What happens to the marker TXT. */
-  marker: 'create' | 'keep' | 'delete';
+  /** What happens to the marker TXT; `replace` swaps another alias's marker for ours. */
+  marker: 'create' | 'keep' | 'delete' | 'replace';
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -78,5 +78,14 @@ export function walkAnswer(
     // An authoritative server hands out an out-of-zone CNAME without chasing it: ask again.
     return { kind: 'cname-pending', next: name, ttl, chain: path };
   }
+  if (!soa) {
+    // NODATA carries the zone's SOA (RFC 2308). An empty answer without one is a referral or a
+    // broken server, and must never count as "the target has no addresses" (rule 4).
+    return {
+      kind: 'malformed',
+      message: `empty answer without SOA for ${name} ${type} (a referral?); point the resolver at a recursive server`,
+      chain: path,
+    };
+  }
   return { kind: 'nodata', ttl: Math.min(ttl, negTtl || ttl), chain: path };
 }

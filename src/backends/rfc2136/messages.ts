@@ -32,7 +32,8 @@ export function changeToRRs(change: NameChange): { prerequisites: UpdateRR[]; up
     for (const address of rrset.addresses)
       updates.push({ name, type, class: 'IN', ttl: rrset.ttl, rdata: address });
   }
-  if (change.marker === 'create') {
+  if (change.marker === 'replace') updates.push({ name: markerName, type: 'TXT', class: 'ANY', ttl: 0 });
+  if (change.marker === 'create' || change.marker === 'replace') {
     updates.push({ name: markerName, type: 'TXT', class: 'IN', ttl: markerTtl, rdata: [markerValue] });
   } else if (change.marker === 'delete') {
     updates.push({ name: markerName, type: 'TXT', class: 'ANY', ttl: 0 });

@@ -21,11 +21,11 @@ export function errorForRcode(rcode: number, where: string, keyName?: string): B
       );
     case 'NOTAUTH':
       return new BackendError(
-        keyName ? 'AUTH' : 'NOTZONE',
+        'AUTH',
         name,
         keyName
-          ? `${where}: NOTAUTH; the server does not accept TSIG key ${keyName} for this zone`
-          : `${where}: NOTAUTH; the server is not authoritative for the zone`,
+          ? `${where}: NOTAUTH; the server does not accept TSIG key ${keyName} for this zone, or is not authoritative for it`
+          : `${where}: NOTAUTH; the server refuses unsigned updates (configure backends[].tsig) or is not authoritative for the zone`,
       );
     case 'NOTZONE':
       return new BackendError('NOTZONE', name, `${where}: a name is outside the zone (NOTZONE)`);
@@ -79,7 +79,8 @@ export function errorForTransport(err: unknown, where: string, keyName?: string)
 
 const TSIG_HINTS: Record<string, string> = {
   BADSIG: "the secret does not match the server's; check the secret file",
-  BADKEY: 'the server does not know this key name or algorithm; check keyName and algorithm',
+  BADKEY:
+    'the server does not accept this key: unknown name or algorithm, or not allowed for this zone by its ACL; check keyName, algorithm and the server configuration',
   BADTIME: 'the clocks differ by more than the fudge (300 s); fix time synchronisation',
   UNSIGNED: 'the server answered without a TSIG signature; is the key configured on the server?',
 };

@@ -196,7 +196,7 @@ function applyChanges(index: OwnerIndex, changes: readonly NameChange[]): boolea
     }
     if (change.marker === 'keep') continue;
     const marker: ZoneRecord[] = [];
-    if (change.marker === 'create') {
+    if (change.marker === 'create' || change.marker === 'replace') {
       marker.push({
         name: change.markerName,
         ttl: writtenTtls.length > 0 ? Math.min(...writtenTtls) : DEFAULT_MARKER_TTL,

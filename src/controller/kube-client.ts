@@ -1,0 +1,127 @@
+import {
+  CustomObjectsApi,
+  EventsV1Api,
+  PatchStrategy,
+  V1MicroTime,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { GROUP, KIND, PLURAL, VERSION } from '../api/schema.ts';
+import type { ApexAlias, ApexAliasStatus } from '../api/schema.ts';
+
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+/** The HTTP status of a failed API call, when there is one. */
+export function httpStatus(err: unknown): number | undefined {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+/** The operations the controller needs on ApexAlias objects and Events, and nothing more. */
+export class ApexAliasClient {
+  readonly #objects: CustomObjectsApi;
+  readonly #events: EventsV1Api;
+  readonly #identity: string;
+
+  constructor(kc: KubeConfig, identity: string) {
+    this.#objects = kc.makeApiClient(CustomObjectsApi);
+    this.#events = kc.makeApiClient(EventsV1Api);
+    this.#identity = identity;
+  }
+
+  /** Lists ApexAliases in one namespace, or in all when `namespace` is undefined. */
+  async list(
+    namespace: string | undefined,
+    labelSelector?: string,
+  ): Promise<{ items: ApexAlias[]; metadata?: { resourceVersion?: string } }> {
+    const common = { group: GROUP, version: VERSION, plural: PLURAL, labelSelector };
+    const list = namespace
+      ? await this.#objects.listNamespacedCustomObject({ ...common, namespace })
+      : await this.#objects.listClusterCustomObject(common);
+    return list as { items: ApexAlias[]; metadata?: { resourceVersion?: string } };
+  }
+
+  /** The object as the API server has it now, or undefined when it is gone. */
+  async get(namespace: string, name: string): Promise<ApexAlias | undefined> {
+    try {
+      return (await this.#objects.getNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        plural: PLURAL,
+        namespace,
+        name,
+      })) as ApexAlias;
+    } catch (err) {
+      if (httpStatus(err) === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /** Replaces the status through the status subresource (merge patch). */
+  async patchStatus(namespace: string, name: string, status: ApexAliasStatus): Promise<ApexAlias> {
+    return (await this.#objects.patchNamespacedCustomObjectStatus(
+      {
+        group: GROUP,
+        version: VERSION,
+        plural: PLURAL,
+        namespace,
+        name,
+        body: { status },
+        fieldManager: 'apexalias',
+      },
+      mergePatch,
+    )) as ApexAlias;
+  }
+
+  /**
+   * Sets the finalizer list, guarded by resourceVersion so that a concurrent change is never
+   * lost (409 Conflict: the caller re-reads and tries again).
+   */
+  async setFinalizers(alias: ApexAlias, finalizers: string[]): Promise<ApexAlias> {
+    const { namespace = 'default', name, resourceVersion } = alias.metadata;
+    return (await this.#objects.patchNamespacedCustomObject(
+      {
+        group: GROUP,
+        version: VERSION,
+        plural: PLURAL,
+        namespace,
+        name,
+        body: { metadata: { finalizers, resourceVersion } },
+        fieldManager: 'apexalias',
+      },
+      mergePatch,
+    )) as ApexAlias;
+  }
+
+  /** Records a Kubernetes Event (events.k8s.io/v1) about an alias. */
+  async event(
+    alias: ApexAlias,
+    type: 'Normal' | 'Warning',
+    reason: string,
+    action: string,
+    note: string,
+  ): Promise<void> {
+    const namespace = alias.metadata.namespace ?? 'default';
+    await this.#events.createNamespacedEvent({
+      namespace,
+      body: {
+        metadata: { generateName: `${alias.metadata.name}.`, namespace },
+        eventTime: new V1MicroTime(),
+        type,
+        reason,
+        action,
+        note: note.slice(0, 1024),
+        reportingController: `${GROUP}/controller`,
+        reportingInstance: this.#identity.slice(0, 128),
+        regarding: {
+          apiVersion: `${GROUP}/${VERSION}`,
+          kind: KIND,
+          name: alias.metadata.name,
+          namespace,
+          uid: alias.metadata.uid,
+          resourceVersion: alias.metadata.resourceVersion,
+        },
+      },
+    });
+  }
+}

@@ -1,0 +1,310 @@
+import { FINALIZER } from '../api/schema.ts';
+import type { ApexAlias, ApexAliasStatus } from '../api/schema.ts';
+import { validateApexAlias } from '../api/validate.ts';
+import type { Config } from '../config/schema.ts';
+import { zoneAllowed } from '../config/select.ts';
+import { normalizeName } from '../dns/names.ts';
+import { ownerFqdn, syncAliases } from '../engine/sync.ts';
+import type { AliasOutcome, BackendLookup } from '../engine/types.ts';
+import type { Logger } from '../observe/logger.ts';
+import { aliasLogger } from '../observe/logger.ts';
+import { planDeletion } from '../plan/delete.ts';
+import type { Resolver } from '../resolve/resolver.ts';
+import type { ApexAliasClient } from './kube-client.ts';
+import { httpStatus } from './kube-client.ts';
+import {
+  addressesSummary,
+  blockedConditions,
+  lastKnownGood,
+  outcomeConditions,
+  publishedRRsets,
+  semanticStatus,
+  setConditions,
+} from './status.ts';
+import type { ConditionInput } from './status.ts';
+import { EventRecorder } from './events.ts';
+import type { ReconcileResult } from './workqueue.ts';
+import { TerminalError } from './workqueue.ts';
+
+export interface ReconcilerDeps {
+  /** The informer cache. */
+  source: { get(key: string): ApexAlias | undefined; list(): ApexAlias[] };
+  client: ApexAliasClient;
+  config: Config;
+  resolver: Resolver;
+  backendFor: BackendLookup;
+  logger: Logger;
+  now: () => number;
+  random: () => number;
+  /** Asks for another reconcile of a key (the target index uses it). */
+  enqueue(key: string): void;
+  /** Called after every reconcile with its outcome, for metrics. */
+  observe?(key: string, outcome: AliasOutcome | undefined, ready: boolean): void;
+}
+
+const isoNow = (now: number): string => new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/**
+ * Reconciles one ApexAlias key: level-triggered and idempotent, like a controller-runtime
+ * Reconciler. It reads the object from the informer cache, handles deletion (finalizer),
+ * tenancy and conflicts, runs the shared engine for the DNS work, writes status only when it
+ * changed, records Events, and returns when to look again. It throws only for failures that
+ * deserve the workqueue's per-key backoff (API errors); DNS failures are scheduled by TTL/backoff.
+ */
+export class Reconciler {
+  readonly #deps: ReconcilerDeps;
+  readonly #events: EventRecorder;
+  /** target → keys of the aliases that follow it. */
+  readonly #byTarget = new Map<string, Set<string>>();
+  readonly #targetOf = new Map<string, string>();
+  readonly #failures = new Map<string, number>();
+
+  constructor(deps: ReconcilerDeps) {
+    this.#deps = deps;
+    this.#events = new EventRecorder(deps.client, deps.logger, deps.now);
+  }
+
+  async reconcile(key: string): Promise<ReconcileResult> {
+    const { source, logger } = this.#deps;
+    let alias = source.get(key);
+    if (!alias) {
+      this.#forget(key);
+      this.#deps.observe?.(key, undefined, false);
+      return {};
+    }
+    const checked = validateApexAlias(alias);
+    if (!checked.ok) {
+      await this.#writeStatus(alias, blockedConditions('InvalidSpec', checked.problems.join('; ')), {});
+      throw new TerminalError(`${key}: invalid spec: ${checked.problems.join('; ')}`);
+    }
+    alias = { ...alias, spec: checked.value.spec };
+    const spec = alias.spec;
+    const log = aliasLogger(logger, {
+      namespace: alias.metadata.namespace ?? 'default',
+      name: alias.metadata.name,
+      zone: spec.zone,
+      target: spec.target,
+    });
+
+    if (alias.metadata.deletionTimestamp) return this.#finalize(key, alias, log);
+    if (!(alias.metadata.finalizers ?? []).includes(FINALIZER)) {
+      // The finalizer goes on before the first record is written, so no record can be orphaned.
+      alias = await this.#deps.client.setFinalizers(alias, [...(alias.metadata.finalizers ?? []), FINALIZER]);
+    }
+    this.#index(key, spec.target);
+
+    const zone = normalizeName(spec.zone);
+    const namespace = alias.metadata.namespace ?? 'default';
+    if (!zoneAllowed(this.#deps.config, namespace, zone)) {
+      const message = `namespace ${namespace} may not manage zone ${zone}; ask the operator to add it to the controller's allow list`;
+      await this.#blocked(alias, 'ZoneNotAllowed', message, log);
+      return {};
+    }
+    const claim = this.#claimants(alias);
+    if (claim.winner !== key) {
+      const message = `${claim.fqdn} is claimed by the older ApexAlias ${claim.winner}`;
+      await this.#blocked(alias, 'Conflict', message, log);
+      return {};
+    }
+
+    const previous = alias.status;
+    const { outcomes } = await syncAliases(
+      [
+        {
+          namespace,
+          name: alias.metadata.name,
+          spec,
+          createdAt: alias.metadata.creationTimestamp,
+          lastKnownGood: lastKnownGood(previous),
+        },
+      ],
+      {
+        resolver: this.#deps.resolver,
+        backendFor: this.#deps.backendFor,
+        ownerId: this.#deps.config.ownerId,
+        supersedes: claim.losers,
+        refresh: this.#deps.config.refresh,
+        logger,
+        now: this.#deps.now,
+        random: this.#deps.random,
+        dryRun: false,
+        failures: this.#failures,
+      },
+    );
+    const outcome = outcomes[0]!;
+    this.#announceTargetChange(key, spec.target, outcome, previous);
+    const ready = await this.#report(alias, outcome, log);
+    this.#deps.observe?.(key, outcome, ready);
+    return { requeueAfterMs: Math.max(0, outcome.refreshAt - this.#deps.now()) };
+  }
+
+  /** Rule 8: remove what we own (unless Retain), then release the finalizer. */
+  async #finalize(key: string, alias: ApexAlias, log: Logger): Promise<ReconcileResult> {
+    const finalizers = alias.metadata.finalizers ?? [];
+    if (!finalizers.includes(FINALIZER)) return {};
+    const spec = alias.spec;
+    const zone = normalizeName(spec.zone);
+    const namespace = alias.metadata.namespace ?? 'default';
+    if (spec.deletionPolicy === 'Delete' && zoneAllowed(this.#deps.config, namespace, zone)) {
+      const fqdn = ownerFqdn(zone, spec.name);
+      const backend = this.#deps.backendFor(zone, spec.backend);
+      const current = (await backend.read(zone, [fqdn])).get(fqdn) ?? { name: fqdn };
+      const verdict = planDeletion(fqdn, current, {
+        ownerId: this.#deps.config.ownerId,
+        resource: key,
+        adopt: false,
+      });
+      if (verdict.kind === 'change') {
+        const result = await backend.apply(zone, [verdict.change]);
+        const error = result.chunks.find((c) => c.error)?.error;
+        if (error) {
+          this.#events.record(alias, 'Warning', 'DeleteFailed', 'Delete', error.message);
+          throw error; // keep the finalizer; the workqueue retries with backoff
+        }
+        log.info('records deleted', { changes: verdict.reasons });
+        this.#events.record(alias, 'Normal', 'RecordsDeleted', 'Delete', verdict.reasons.join('; '));
+      }
+    }
+    try {
+      await this.#deps.client.setFinalizers(
+        alias,
+        finalizers.filter((f) => f !== FINALIZER),
+      );
+    } catch (err) {
+      if (httpStatus(err) !== 404) throw err;
+    }
+    this.#forget(key);
+    return {};
+  }
+
+  /** Every live claimant of this alias's owner name, oldest first (rule 9). */
+  #claimants(alias: ApexAlias): { fqdn: string; winner: string; losers: string[] } {
+    const fqdn = ownerFqdn(alias.spec.zone, alias.spec.name ?? '@');
+    const claims = this.#deps.source
+      .list()
+      .filter((a) => !a.metadata.deletionTimestamp && safeFqdn(a) === fqdn)
+      .map((a) => ({
+        key: `${a.metadata.namespace ?? 'default'}/${a.metadata.name}`,
+        created: a.metadata.creationTimestamp ?? '',
+      }))
+      .sort((a, b) => a.created.localeCompare(b.created) || a.key.localeCompare(b.key));
+    const self = `${alias.metadata.namespace ?? 'default'}/${alias.metadata.name}`;
+    const winner = claims[0]?.key ?? self;
+    return { fqdn, winner, losers: claims.slice(1).map((c) => c.key) };
+  }
+
+  async #blocked(alias: ApexAlias, reason: string, message: string, log: Logger): Promise<void> {
+    log.warn(message, { reason });
+    const changed = await this.#writeStatus(alias, blockedConditions(reason, message), {});
+    if (changed) this.#events.record(alias, 'Warning', reason, 'Reconcile', message);
+    this.#deps.observe?.(`${alias.metadata.namespace ?? 'default'}/${alias.metadata.name}`, undefined, false);
+  }
+
+  /** Status and Events for one engine outcome. Returns whether the alias is Ready. */
+  async #report(alias: ApexAlias, o: AliasOutcome, log: Logger): Promise<boolean> {
+    const conditions = outcomeConditions(o, undefined);
+    const rrsets = publishedRRsets(o, alias.status);
+    const now = isoNow(this.#deps.now());
+    const extra: Partial<ApexAliasStatus> = {
+      addresses: { ipv4: rrsets.A?.addresses ?? [], ipv6: rrsets.AAAA?.addresses ?? [] },
+      addressesSummary: addressesSummary(rrsets.A?.addresses ?? [], rrsets.AAAA?.addresses ?? []),
+      chain: o.desired?.chain ?? [],
+      nextRefreshTime: isoNow(o.refreshAt),
+    };
+    const ttl = Math.min(...[rrsets.A?.ttl, rrsets.AAAA?.ttl].filter((t): t is number => t !== undefined));
+    if (Number.isFinite(ttl)) extra.ttl = ttl;
+    if (!(o.desired?.problems ?? []).length) extra.lastResolvedTime = now;
+    if (o.written || o.verdict?.kind === 'noop') extra.lastSyncedTime = now;
+    await this.#writeStatus(alias, conditions, extra);
+
+    if (o.written && o.verdict?.kind === 'change') {
+      this.#events.record(alias, 'Normal', 'RecordsUpdated', 'Update', o.verdict.reasons.join('; '));
+    }
+    if (o.verdict?.kind === 'blocked')
+      this.#events.record(alias, 'Warning', o.verdict.reason, 'Reconcile', o.verdict.message);
+    else if (o.failure)
+      this.#events.record(
+        alias,
+        'Warning',
+        conditions.find((c) => c.status !== 'True')?.reason ?? 'Failed',
+        'Reconcile',
+        o.failure.message,
+      );
+    if (o.failure) log.debug('reconcile finished with a failure', { code: o.failure.code });
+    return conditions[0]!.status === 'True';
+  }
+
+  /** Patches status when anything but timestamps changed. Returns whether it patched. */
+  async #writeStatus(
+    alias: ApexAlias,
+    conditions: ConditionInput[],
+    extra: Partial<ApexAliasStatus>,
+  ): Promise<boolean> {
+    const previous = alias.status;
+    const now = isoNow(this.#deps.now());
+    const next: ApexAliasStatus = {
+      ...previous,
+      ...extra,
+      observedGeneration: alias.metadata.generation,
+      conditions: setConditions(previous?.conditions, conditions, alias.metadata.generation, now),
+    };
+    if (JSON.stringify(semanticStatus(previous)) === JSON.stringify(semanticStatus(next))) return false;
+    try {
+      await this.#deps.client.patchStatus(alias.metadata.namespace ?? 'default', alias.metadata.name, next);
+    } catch (err) {
+      if (httpStatus(err) === 404) return false; // deleted meanwhile
+      throw err;
+    }
+    return true;
+  }
+
+  /**
+   * The target index: when one alias sees its target's addresses change, every other alias that
+   * follows the same target is reconciled now instead of at its own refresh time.
+   */
+  #announceTargetChange(
+    key: string,
+    target: string,
+    o: AliasOutcome,
+    previous: ApexAliasStatus | undefined,
+  ): void {
+    const now = (type: 'A' | 'AAAA'): string | undefined => {
+      const r = o.resolved[type]?.result;
+      return r?.kind === 'addresses' ? r.addresses.join(',') : undefined;
+    };
+    const was = { A: previous?.addresses?.ipv4?.join(','), AAAA: previous?.addresses?.ipv6?.join(',') };
+    const changed = (['A', 'AAAA'] as const).some(
+      (t) => now(t) !== undefined && was[t] !== undefined && now(t) !== was[t],
+    );
+    if (!changed) return;
+    for (const other of this.#byTarget.get(normalizeName(target)) ?? [])
+      if (other !== key) this.#deps.enqueue(other);
+  }
+
+  #index(key: string, target: string): void {
+    const t = normalizeName(target);
+    const before = this.#targetOf.get(key);
+    if (before === t) return;
+    if (before) this.#byTarget.get(before)?.delete(key);
+    this.#targetOf.set(key, t);
+    const set = this.#byTarget.get(t) ?? new Set<string>();
+    set.add(key);
+    this.#byTarget.set(t, set);
+  }
+
+  #forget(key: string): void {
+    const t = this.#targetOf.get(key);
+    if (t) this.#byTarget.get(t)?.delete(key);
+    this.#targetOf.delete(key);
+    this.#failures.delete(key);
+    this.#events.forget(key);
+  }
+}
+
+function safeFqdn(a: ApexAlias): string | undefined {
+  try {
+    return ownerFqdn(a.spec.zone, a.spec.name ?? '@');
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,160 @@
+import type { ApexAliasStatus, Condition } from '../api/schema.ts';
+import type { AliasOutcome } from '../engine/types.ts';
+import type { AddressRRset, AddressType } from '../plan/types.ts';
+
+export type ConditionType = 'Ready' | 'Resolved' | 'Synced' | 'InSync';
+
+/** A condition before the bookkeeping fields are filled in. */
+export interface ConditionInput {
+  type: ConditionType;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+}
+
+/** CamelCase reason from a code or lower-case word: "chain-too-long" → "ChainTooLong". */
+export function reasonOf(word: string): string {
+  return word
+    .replace(/^ERR_/, '')
+    .toLowerCase()
+    .split(/[_\-\s]+/)
+    .filter(Boolean)
+    .map((w) => w[0]!.toUpperCase() + w.slice(1))
+    .join('');
+}
+
+/**
+ * Sets `next` into `conditions` the metav1 way: lastTransitionTime moves only when the status
+ * changes, so a condition that flaps reason but not status keeps its transition time.
+ */
+export function setConditions(
+  previous: Condition[] | undefined,
+  next: ConditionInput[],
+  generation: number | undefined,
+  now: string,
+): Condition[] {
+  return next.map((c) => {
+    const old = previous?.find((p) => p.type === c.type);
+    const condition: Condition = {
+      ...c,
+      lastTransitionTime: old && old.status === c.status ? old.lastTransitionTime : now,
+    };
+    if (generation !== undefined) condition.observedGeneration = generation;
+    return condition;
+  });
+}
+
+/** A condition the reconciler sets before any DNS work: ZoneNotAllowed, Conflict, invalid backend. */
+export function blockedConditions(reason: string, message: string): ConditionInput[] {
+  return [
+    { type: 'Ready', status: 'False', reason, message },
+    { type: 'Resolved', status: 'Unknown', reason, message: 'not resolved: ' + message },
+    { type: 'Synced', status: 'False', reason, message },
+    { type: 'InSync', status: 'Unknown', reason, message: 'not checked: ' + message },
+  ];
+}
+
+/** The four conditions for a reconcile that ran the engine. */
+export function outcomeConditions(o: AliasOutcome, inSync: ConditionInput | undefined): ConditionInput[] {
+  const problems = o.desired?.problems ?? [];
+  const failed = problems.filter((p) => p.reason !== 'nxdomain' && p.reason !== 'nodata');
+  const missing = problems.filter((p) => p.reason === 'nxdomain' || p.reason === 'nodata');
+  const resolved: ConditionInput = failed.length
+    ? {
+        type: 'Resolved',
+        status: 'False',
+        reason: reasonOf(failed[0]!.reason),
+        message: failed.map((p) => p.message).join('; '),
+      }
+    : missing.length
+      ? {
+          type: 'Resolved',
+          status: 'False',
+          reason: 'TargetMissing',
+          message: missing.map((p) => p.message).join('; '),
+        }
+      : { type: 'Resolved', status: 'True', reason: 'Resolved', message: `resolved ${o.input.spec.target}` };
+
+  let synced: ConditionInput;
+  if (o.verdict?.kind === 'blocked') {
+    synced = { type: 'Synced', status: 'False', reason: o.verdict.reason, message: o.verdict.message };
+  } else if (o.failure && !o.failure.code.startsWith('ERR_RESOLVE_')) {
+    synced = {
+      type: 'Synced',
+      status: 'False',
+      reason: reasonOf(o.failure.code),
+      message: o.failure.message,
+    };
+  } else if (o.verdict?.kind === 'change') {
+    synced = o.written
+      ? { type: 'Synced', status: 'True', reason: 'Written', message: o.verdict.reasons.join('; ') }
+      : { type: 'Synced', status: 'False', reason: 'NotWritten', message: o.verdict.reasons.join('; ') };
+  } else {
+    synced = {
+      type: 'Synced',
+      status: 'True',
+      reason: 'UpToDate',
+      message: 'the zone already holds the desired records',
+    };
+  }
+
+  const sync: ConditionInput = inSync ?? {
+    type: 'InSync',
+    status: synced.status === 'True' ? 'True' : 'Unknown',
+    reason: synced.status === 'True' ? 'Confirmed' : 'NotChecked',
+    message:
+      synced.status === 'True' ? 'the backend holds what was written' : 'the records could not be written',
+  };
+
+  const notReady = [synced, resolved, sync].find((c) => c.status !== 'True');
+  const ready: ConditionInput = notReady
+    ? { type: 'Ready', status: 'False', reason: notReady.reason, message: notReady.message }
+    : { type: 'Ready', status: 'True', reason: 'Ready', message: `${o.fqdn} follows ${o.input.spec.target}` };
+  return [ready, resolved, synced, sync];
+}
+
+/** What the zone should hold now for this alias, for status and as next pass's last-known-good. */
+export function publishedRRsets(
+  o: AliasOutcome,
+  previous: ApexAliasStatus | undefined,
+): Partial<Record<AddressType, AddressRRset>> {
+  const out: Partial<Record<AddressType, AddressRRset>> = {};
+  const before = lastKnownGood(previous);
+  for (const type of ['A', 'AAAA'] as AddressType[]) {
+    const action = o.desired?.[type];
+    if (action?.action === 'write' && (o.written || o.verdict?.kind === 'noop')) out[type] = action.rrset;
+    else if (action?.action === 'remove' && o.written) continue;
+    else if (before[type]) out[type] = before[type];
+  }
+  return out;
+}
+
+/** Reads the RRsets written last back from a status, to restore while lookups fail (rule 4). */
+export function lastKnownGood(
+  status: ApexAliasStatus | undefined,
+): Partial<Record<AddressType, AddressRRset>> {
+  const out: Partial<Record<AddressType, AddressRRset>> = {};
+  if (!status?.ttl) return out;
+  if (status.addresses?.ipv4?.length) out.A = { ttl: status.ttl, addresses: [...status.addresses.ipv4] };
+  if (status.addresses?.ipv6?.length) out.AAAA = { ttl: status.ttl, addresses: [...status.addresses.ipv6] };
+  return out;
+}
+
+/** Short text for the ADDRESSES printer column. */
+export function addressesSummary(ipv4: string[], ipv6: string[]): string {
+  const all = [...ipv4, ...ipv6];
+  if (all.length === 0) return '';
+  return all.length <= 3 ? all.join(',') : `${all.length} addresses`;
+}
+
+/** The fields whose change is worth a status patch; timestamps alone are not. */
+export function semanticStatus(s: ApexAliasStatus | undefined): unknown {
+  if (!s) return undefined;
+  return {
+    observedGeneration: s.observedGeneration,
+    conditions: s.conditions?.map((c) => [c.type, c.status, c.reason, c.message, c.observedGeneration]),
+    addresses: s.addresses,
+    ttl: s.ttl,
+    chain: s.chain,
+  };
+}
