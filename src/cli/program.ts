@@ -4,6 +4,7 @@ import { createLogger } from '../observe/logger.ts';
 import type { LogFormat, Logger } from '../observe/logger.ts';
 import { runResolve } from './resolve.ts';
 import { EXIT, runSync } from './sync.ts';
+import { runController } from '../controller/run.ts';
 
 const VERSION = '0.1.0';
 
@@ -137,6 +138,80 @@ export function buildProgram(): Command {
 
   writeCommand(program, 'sync');
   writeCommand(program, 'plan');
+
+  const int = (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number');
+    return n;
+  };
+  program
+    .command('controller')
+    .description(
+      'Run the Kubernetes controller: watch ApexAlias objects and keep their records in the DNS backends, with status, Events, finalizers, tenancy, leader election, metrics and health probes.',
+    )
+    .option(
+      '--kubeconfig <file>',
+      'kubeconfig to use (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)',
+    )
+    .option('-n, --namespace <namespace>', 'watch only this namespace (default: all namespaces)')
+    .option('-l, --selector <labels>', 'watch only ApexAliases matching this label selector')
+    .addOption(resolverOption())
+    .option('--concurrency <n>', 'reconciles running at once', int, 64)
+    .option('--bind-address <ip>', 'address of the probe and metrics servers', '0.0.0.0')
+    .option('--health-port <port>', 'port of /healthz and /readyz (and /metrics)', int, 8081)
+    .option('--metrics-port <port>', 'port of /metrics (may equal --health-port)', int, 8080)
+    .option('--no-leader-elect', 'run without leader election (only one replica may run)')
+    .option(
+      '--lease-namespace <namespace>',
+      'namespace of the leader Lease (default: the pod namespace, else "default")',
+    )
+    .option('--lease-name <name>', 'name of the leader Lease', 'apexalias-leader')
+    .option('--identity <id>', 'this replica in the Lease (default: hostname_pid)')
+    .option('--lease-duration <s>', 'how long a Lease is valid without renewal', int, 15)
+    .option('--renew-deadline <s>', 'how long the leader keeps trying to renew before it gives up', int, 10)
+    .option('--retry-period <s>', 'how often to try to acquire or renew', int, 2)
+    .option(
+      '--batch-window <ms>',
+      'gather concurrent writes to one zone for this long into one UPDATE',
+      int,
+      20,
+    )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ apexalias controller --config /etc/apexalias/config.yaml
+  $ apexalias controller --kubeconfig ~/.kube/config --namespace team-a --no-leader-elect --log-format text
+
+Exit codes: 0 after SIGTERM/SIGINT, 1 when the leader Lease was lost, 2 invalid configuration.`,
+    )
+    .action(async (opts: Record<string, unknown>) => {
+      await run(program, (logger) =>
+        runController(
+          {
+            config: program.opts<GlobalOptions>().config,
+            resolver: opts.resolver as string[] | undefined,
+            kubeconfig: opts.kubeconfig as string | undefined,
+            namespace: opts.namespace as string | undefined,
+            selector: opts.selector as string | undefined,
+            concurrency: opts.concurrency as number,
+            bindAddress: opts.bindAddress as string,
+            healthPort: opts.healthPort as number,
+            metricsPort: opts.metricsPort as number,
+            leaderElect: opts.leaderElect as boolean,
+            leaseNamespace:
+              (opts.leaseNamespace as string | undefined) ?? process.env.POD_NAMESPACE ?? 'default',
+            leaseName: opts.leaseName as string,
+            identity: opts.identity as string | undefined,
+            leaseDurationSeconds: opts.leaseDuration as number,
+            renewDeadlineSeconds: opts.renewDeadline as number,
+            retryPeriodSeconds: opts.retryPeriod as number,
+            batchWindowMs: opts.batchWindow as number,
+          },
+          logger,
+        ),
+      );
+    });
 
   program
     .command('resolve')

@@ -6,10 +6,27 @@ import {
   setHeaderOptions,
 } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { randomBytes } from 'node:crypto';
 import { GROUP, KIND, PLURAL, VERSION } from '../api/schema.ts';
 import type { ApexAlias, ApexAliasStatus } from '../api/schema.ts';
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+/** A short, readable message for a failed API call: the Status message, not headers and all. */
+export function apiErrorMessage(err: unknown): string {
+  const e = err as { code?: unknown; body?: unknown; message?: unknown };
+  if (typeof e.code === 'number') {
+    let body: unknown = e.body;
+    try {
+      if (typeof body === 'string') body = JSON.parse(body);
+    } catch {
+      // not JSON: fall through to the raw text
+    }
+    const message = (body as { message?: unknown } | undefined)?.message;
+    return `HTTP ${e.code}: ${typeof message === 'string' ? message : String(body ?? '').slice(0, 300)}`;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
 
 /** The HTTP status of a failed API call, when there is one. */
 export function httpStatus(err: unknown): number | undefined {
@@ -105,7 +122,11 @@ export class ApexAliasClient {
     await this.#events.createNamespacedEvent({
       namespace,
       body: {
-        metadata: { generateName: `${alias.metadata.name}.`, namespace },
+        // Named like client-go's recorder: the object's name and a unique suffix.
+        metadata: {
+          name: `${alias.metadata.name}.${Date.now().toString(16)}${randomBytes(3).toString('hex')}`,
+          namespace,
+        },
         eventTime: new V1MicroTime(),
         type,
         reason,

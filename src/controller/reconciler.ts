@@ -58,6 +58,8 @@ export class Reconciler {
   readonly #byTarget = new Map<string, Set<string>>();
   readonly #targetOf = new Map<string, string>();
   readonly #failures = new Map<string, number>();
+  /** key → the owner name it claimed last, to wake the other claimants when it lets go. */
+  readonly #claimed = new Map<string, string>();
 
   constructor(deps: ReconcilerDeps) {
     this.#deps = deps;
@@ -101,6 +103,7 @@ export class Reconciler {
       return {};
     }
     const claim = this.#claimants(alias);
+    this.#claim(key, claim.fqdn);
     if (claim.winner !== key) {
       const message = `${claim.fqdn} is claimed by the older ApexAlias ${claim.winner}`;
       await this.#blocked(alias, 'Conflict', message, log);
@@ -292,7 +295,21 @@ export class Reconciler {
     this.#byTarget.set(t, set);
   }
 
+  /** Records which name `key` claims; when that changes, the other claimants get another look. */
+  #claim(key: string, fqdn: string | undefined): void {
+    const before = this.#claimed.get(key);
+    if (before === fqdn) return;
+    if (fqdn === undefined) this.#claimed.delete(key);
+    else this.#claimed.set(key, fqdn);
+    if (before === undefined) return;
+    for (const a of this.#deps.source.list()) {
+      const other = `${a.metadata.namespace ?? 'default'}/${a.metadata.name}`;
+      if (other !== key && safeFqdn(a) === before) this.#deps.enqueue(other);
+    }
+  }
+
   #forget(key: string): void {
+    this.#claim(key, undefined);
     const t = this.#targetOf.get(key);
     if (t) this.#byTarget.get(t)?.delete(key);
     this.#targetOf.delete(key);

@@ -9,6 +9,7 @@ import type {
 import { GROUP, PLURAL, VERSION } from '../api/schema.ts';
 import type { ApexAlias } from '../api/schema.ts';
 import type { ApexAliasClient } from '../controller/kube-client.ts';
+import { apiErrorMessage } from '../controller/kube-client.ts';
 import type { Logger } from '../observe/logger.ts';
 
 export interface KubeSourceOptions {
@@ -215,8 +216,4 @@ export class ApexAliasSource {
   }
 }
 
-function describe(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  const e = err as { code?: unknown; body?: unknown };
-  return e?.code ? `HTTP ${String(e.code)}` : String(err);
-}
+const describe = apiErrorMessage;

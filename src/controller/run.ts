@@ -1,0 +1,213 @@
+import { hostname } from 'node:os';
+import { KubeConfig } from '@kubernetes/client-node';
+import { BatchingBackend } from '../backends/batching.ts';
+import { InstrumentedBackend } from '../backends/instrumented.ts';
+import type { DnsBackend } from '../backends/types.ts';
+import { createRuntime } from '../cli/runtime.ts';
+import type { RuntimeOptions } from '../cli/runtime.ts';
+import type { Logger } from '../observe/logger.ts';
+import { startObservabilityServer } from '../observe/http.ts';
+import type { ObservabilityServer } from '../observe/http.ts';
+import { createMetrics } from '../observe/metrics.ts';
+import { ApexAliasSource } from '../sources/kubernetes.ts';
+import { ApexAliasClient, apiErrorMessage } from './kube-client.ts';
+import { LeaderElector } from './leader.ts';
+import { Reconciler } from './reconciler.ts';
+import { TerminalError, WorkQueue } from './workqueue.ts';
+import { defaultControllerRateLimiter } from './ratelimit.ts';
+
+export interface ControllerOptions extends RuntimeOptions {
+  kubeconfig?: string;
+  namespace?: string;
+  selector?: string;
+  concurrency: number;
+  metricsPort: number;
+  healthPort: number;
+  bindAddress: string;
+  leaderElect: boolean;
+  leaseNamespace: string;
+  leaseName: string;
+  identity?: string;
+  leaseDurationSeconds: number;
+  renewDeadlineSeconds: number;
+  retryPeriodSeconds: number;
+  /** How long concurrent reconciles' reads and writes to one zone are gathered into one call. */
+  batchWindowMs: number;
+}
+
+/**
+ * `apexalias controller`: watch ApexAliases, reconcile them through the workqueue, and (with
+ * leader election) write DNS only while this replica holds the Lease. Standby replicas keep
+ * their informer cache warm and answer /readyz, so a takeover starts from a synced cache.
+ * Resolves with the exit code once SIGTERM/SIGINT has shut everything down.
+ */
+export async function runController(opts: ControllerOptions, logger: Logger): Promise<number> {
+  const kc = new KubeConfig();
+  if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
+  else kc.loadFromDefault();
+  const identity = opts.identity ?? `${hostname()}_${process.pid}`;
+  const metrics = createMetrics();
+  const runtime = await createRuntime(opts, logger);
+  metrics.bindResolverStats(runtime.resolver.stats);
+
+  const wrapped = new Map<DnsBackend, DnsBackend>();
+  const backendFor = (zone: string, requested: string | undefined): DnsBackend => {
+    const inner = runtime.backendFor(zone, requested);
+    let b = wrapped.get(inner);
+    if (!b) {
+      b = new BatchingBackend(new InstrumentedBackend(inner, metrics), { windowMs: opts.batchWindowMs });
+      wrapped.set(inner, b);
+    }
+    return b;
+  };
+
+  const client = new ApexAliasClient(kc, identity);
+  const queue = new WorkQueue({
+    concurrency: opts.concurrency,
+    rateLimiter: defaultControllerRateLimiter(() => performance.now()),
+    observer: {
+      onGet: (_key, waitedMs) => metrics.workqueueQueueDuration.observe(waitedMs / 1000),
+      onDone: (_key, workMs) => metrics.workqueueWorkDuration.observe(workMs / 1000),
+      onRetry: () => metrics.workqueueRetries.inc(),
+      onDepth: (depth) => metrics.workqueueDepth.set(depth),
+    },
+  });
+  const enqueue = (key: string): void => queue.add(key);
+  const source = new ApexAliasSource({
+    kubeConfig: kc,
+    client,
+    namespace: opts.namespace,
+    labelSelector: opts.selector,
+    logger,
+    onKey: enqueue,
+  });
+  const readiness = new Map<string, boolean>();
+  const reconciler = new Reconciler({
+    source,
+    client,
+    config: runtime.config,
+    resolver: runtime.resolver,
+    backendFor,
+    logger,
+    now: () => Date.now(),
+    random: Math.random,
+    enqueue,
+    observe: (key, outcome, ready) => {
+      const [namespace = '', name = ''] = key.split('/');
+      if (!outcome && !source.get(key)) {
+        readiness.delete(key);
+        metrics.forgetAlias(namespace, name);
+      } else {
+        readiness.set(key, ready);
+        if (outcome?.written || outcome?.verdict?.kind === 'noop') metrics.markSynced(namespace, name);
+        for (const p of outcome?.desired?.problems ?? []) metrics.countResolveError(p.reason);
+        if (outcome?.written) metrics.countTargetDrift();
+      }
+      let ok = 0;
+      for (const r of readiness.values()) if (r) ok++;
+      metrics.setAliasCounts(ok, readiness.size - ok);
+    },
+  });
+
+  const handler = async (key: string): Promise<{ requeueAfterMs?: number }> => {
+    const started = performance.now();
+    try {
+      const result = await reconciler.reconcile(key);
+      metrics.observeReconcile(
+        result.requeueAfterMs !== undefined ? 'requeue' : 'success',
+        (performance.now() - started) / 1000,
+      );
+      return result;
+    } catch (err) {
+      const terminal = err instanceof TerminalError;
+      metrics.observeReconcile(terminal ? 'terminal' : 'error', (performance.now() - started) / 1000);
+      logger.warn('reconcile failed', { key, error: apiErrorMessage(err), terminal });
+      throw err;
+    }
+  };
+
+  let leading = false;
+  const startLeading = (): void => {
+    leading = true;
+    metrics.setLeader(true);
+    logger.info('leading: reconciling', { identity });
+    queue.start(handler);
+    for (const alias of source.list())
+      enqueue(`${alias.metadata.namespace ?? 'default'}/${alias.metadata.name}`);
+  };
+
+  const servers: ObservabilityServer[] = [];
+  servers.push(
+    await startObservabilityServer({
+      host: opts.bindAddress,
+      port: opts.healthPort,
+      registry: metrics.registry,
+      ready: () => source.synced,
+      logger,
+    }),
+  );
+  if (opts.metricsPort !== opts.healthPort) {
+    servers.push(
+      await startObservabilityServer({
+        host: opts.bindAddress,
+        port: opts.metricsPort,
+        registry: metrics.registry,
+        ready: () => source.synced,
+        logger,
+      }),
+    );
+  }
+  logger.info('serving probes and metrics', { health: servers[0]!.port, metrics: servers.at(-1)!.port });
+
+  await source.start();
+  logger.info('informer synced', { aliases: source.list().length, namespace: opts.namespace ?? '*' });
+
+  let lost = false;
+  const stop = new AbortController();
+  const elector = opts.leaderElect
+    ? new LeaderElector({
+        kubeConfig: kc,
+        namespace: opts.leaseNamespace,
+        name: opts.leaseName,
+        identity,
+        leaseDurationSeconds: opts.leaseDurationSeconds,
+        renewDeadlineSeconds: opts.renewDeadlineSeconds,
+        retryPeriodSeconds: opts.retryPeriodSeconds,
+        logger,
+        onStartedLeading: startLeading,
+        onStoppedLeading: () => {
+          // Like client-go: a replica that lost its Lease stops writing at once and exits, so
+          // that two replicas can never write DNS at the same time.
+          if (!leading) return;
+          lost = true;
+          metrics.setLeader(false);
+          logger.error('lost the leader lease; stopping', { identity });
+          stop.abort();
+        },
+        onNewLeader: (holder) => logger.info('leader', { holder }),
+      })
+    : undefined;
+  if (elector) elector.start();
+  else startLeading();
+
+  const onSignal = (signal: string): void => {
+    logger.info('shutting down', { signal });
+    stop.abort();
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  await new Promise<void>((resolve) =>
+    stop.signal.addEventListener('abort', () => resolve(), { once: true }),
+  );
+
+  await queue.shutDown();
+  await elector?.stop();
+  await source.stop();
+  await Promise.all([...wrapped.values()].map((b) => b.close()));
+  await runtime.close();
+  await Promise.all(servers.map((s) => s.close()));
+  process.off('SIGTERM', onSignal);
+  process.off('SIGINT', onSignal);
+  logger.info('stopped', { identity });
+  return lost ? 1 : 0;
+}
