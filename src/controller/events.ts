@@ -37,7 +37,7 @@ export class EventRecorder {
       this.#logger.warn('could not record an Event', {
         alias: key,
         reason,
-        error: (err as Error).message ?? String(err),
+        error: apiErrorMessage(err),
       });
     });
   }

@@ -274,12 +274,15 @@ export class LeaderElector {
       ? this.#renewedAt + this.#renewDeadlineMs - startedAt
       : this.#renewDeadlineMs;
     const signal = AbortSignal.any([abort.signal, AbortSignal.timeout(Math.max(1, budgetMs))]);
+    const wasLeading = this.#leading;
     let ok = await this.#tryAcquireOrRenew(signal);
     this.#abort = undefined;
     if (this.#state !== 'running') return;
 
-    // A success that came back after the renew deadline is too late to lead on.
-    if (ok && this.#now() - startedAt >= this.#renewDeadlineMs) ok = false;
+    // A success that came back after the renew deadline (or after leadership was given up while it
+    // was in flight) is too late to lead on; the next attempt starts over.
+    if (ok && (this.#now() - startedAt >= this.#renewDeadlineMs || (wasLeading && !this.#leading)))
+      ok = false;
     if (ok) {
       this.#renewedAt = startedAt;
       this.#armDeadline();
