@@ -178,7 +178,7 @@ export async function runController(opts: ControllerOptions, logger: Logger): Pr
         onStoppedLeading: () => {
           // Like client-go: a replica that lost its Lease stops writing at once and exits, so
           // that two replicas can never write DNS at the same time.
-          if (!leading) return;
+          if (!leading || stop.signal.aborted) return;
           lost = true;
           metrics.setLeader(false);
           logger.error('lost the leader lease; stopping', { identity });
