@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Builds the Go test tools (kube-apiserver, etcd; later helm and external-dns) from the Go module
+# Builds the Go test tools (kube-apiserver, etcd, helm) from the Go module
 # proxy into a cache folder outside git, and only when a binary is missing or its pinned version
 # changed. Never runs two Go builds at once: a cold kube-apiserver link needs ~3 GB of RAM.
 #
-#   tools/build.sh [kube-apiserver|etcd|all]      (default: all)
+#   tools/build.sh [kube-apiserver|etcd|helm|all]      (default: all)
 #   APEXALIAS_TOOLS_BIN  where binaries go (default: ~/.cache/apexalias/bin)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -38,9 +38,19 @@ build_etcd() {
   echo "$ETCD" > "$BIN/etcd.version"
 }
 
+HELM=v3.22.0
+build_helm() {
+  need helm "$HELM" || { log "helm $HELM cached in $BIN"; return; }
+  command -v go >/dev/null || { log "Go is required to build helm (install Go 1.26+)"; exit 1; }
+  log "building helm $HELM (cold: about 6 min)"
+  GOBIN="$BIN" go install "helm.sh/helm/v3/cmd/helm@$HELM"
+  echo "$HELM" > "$BIN/helm.version"
+}
+
 case "${1:-all}" in
   kube-apiserver) build_kube_apiserver ;;
   etcd) build_etcd ;;
-  all) build_etcd; build_kube_apiserver ;;
-  *) echo "usage: $0 [kube-apiserver|etcd|all]" >&2; exit 2 ;;
+  helm) build_helm ;;
+  all) build_etcd; build_kube_apiserver; build_helm ;;
+  *) echo "usage: $0 [kube-apiserver|etcd|helm|all]" >&2; exit 2 ;;
 esac

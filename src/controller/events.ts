@@ -5,10 +5,14 @@ import { apiErrorMessage } from './kube-client.ts';
 
 /** The same event for the same object is not sent again within this window. */
 const REPEAT_WINDOW_MS = 10 * 60_000;
+/** All Events together: a burst, then a steady rate, so a mass sync cannot flood the API server. */
+const BURST = 50;
+const PER_SECOND = 5;
 
 /**
  * Records Kubernetes Events without flooding the API server: an identical event (object,
- * reason, note) is sent once per ten minutes, and a failure to record is logged, never thrown,
+ * reason, note) is sent once per ten minutes, all Events share a token bucket (burst 50, then 5
+ * per second; the rest are dropped, as client-go's spam filter does), and a failure to record is logged, never thrown,
  * because an Event is a courtesy and must not fail a reconcile.
  */
 export class EventRecorder {
@@ -16,6 +20,10 @@ export class EventRecorder {
   readonly #logger: Logger;
   readonly #now: () => number;
   readonly #sent = new Map<string, Map<string, number>>();
+  #tokens = BURST;
+  #refilledAt = 0;
+  /** Events dropped by the rate limit, for the log. */
+  dropped = 0;
 
   constructor(client: ApexAliasClient, logger: Logger, now: () => number) {
     this.#client = client;
@@ -31,6 +39,13 @@ export class EventRecorder {
     const now = this.#now();
     if (last !== undefined && now - last < REPEAT_WINDOW_MS) return;
     for (const [f, at] of sent) if (now - at >= REPEAT_WINDOW_MS) sent.delete(f);
+    this.#tokens = Math.min(BURST, this.#tokens + ((now - this.#refilledAt) / 1000) * PER_SECOND);
+    this.#refilledAt = now;
+    if (this.#tokens < 1) {
+      if (this.dropped++ % 100 === 0) this.#logger.debug('Events rate-limited', { dropped: this.dropped });
+      return;
+    }
+    this.#tokens -= 1;
     sent.set(fingerprint, now);
     this.#sent.set(key, sent);
     this.#client.event(alias, type, reason, action, note).catch((err: unknown) => {

@@ -46,7 +46,11 @@ export interface LeaderElectionOptions {
   logger?: Logger;
   /** Called when this replica becomes the leader. */
   onStartedLeading(): void;
-  /** Called when this replica stops leading: renewal failed for the renew deadline, or `stop()`. */
+  /**
+   * Called when this replica stops leading: no renewal succeeded within the renew deadline, the
+   * Lease was seen to name another holder, or `stop()`. Stop all leader-only work here: for a
+   * leader, it runs before the Lease is released.
+   */
   onStoppedLeading(): void;
   /** Called whenever the Lease is seen to name a new holder (this replica included). */
   onNewLeader?(identity: string): void;

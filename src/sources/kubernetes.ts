@@ -118,7 +118,7 @@ export class ApexAliasSource {
       const key = keyOf(a);
       const before = this.#cache.get(key);
       this.#cache.set(key, a);
-      if (before?.metadata.resourceVersion !== a.metadata.resourceVersion) this.#opts.onKey(key);
+      if (needsReconcile(before, a)) this.#opts.onKey(key);
     };
     informer.on('add', upsert);
     informer.on('update', upsert);
@@ -217,3 +217,18 @@ export class ApexAliasSource {
 }
 
 const describe = apiErrorMessage;
+
+/**
+ * Whether an update is worth a reconcile: a new object, a spec change (generation), or a
+ * deletion starting. Status and finalizer updates (mostly the controller's own writes) are not,
+ * which saves two extra reconciles per alias; TTL refreshes come from the workqueue's timers.
+ */
+export function needsReconcile(before: ApexAlias | undefined, after: ApexAlias): boolean {
+  if (!before) return true;
+  if (before.metadata.resourceVersion === after.metadata.resourceVersion) return false;
+  return (
+    before.metadata.generation !== after.metadata.generation ||
+    before.metadata.deletionTimestamp !== after.metadata.deletionTimestamp ||
+    !(after.metadata.finalizers ?? []).includes('dns.apexalias.io/cleanup')
+  );
+}

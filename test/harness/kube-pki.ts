@@ -53,8 +53,33 @@ async function leaf(dir: string, name: string, subject: string, extensions: stri
   );
 }
 
+const PREFIX = 'apexalias-kube-pki-';
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the PKI dirs of test processes that are gone. The 'exit' hook below misses a process
+ * killed by a signal (vitest stops its workers that way when a run is interrupted).
+ */
+function sweepStale(): void {
+  for (const entry of fs.readdirSync(os.tmpdir())) {
+    const pid = Number(/^apexalias-kube-pki-(\d+)-/.exec(entry)?.[1]);
+    if (pid && pid !== process.pid && !isAlive(pid)) {
+      fs.rmSync(path.join(os.tmpdir(), entry), { recursive: true, force: true });
+    }
+  }
+}
+
 async function generate(): Promise<KubePki> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'apexalias-kube-pki-'));
+  sweepStale();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `${PREFIX}${process.pid}-`));
   process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
 
   await openssl(

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { BatchingBackend } from '../../../src/backends/batching.ts';
+import { BackendError } from '../../../src/backends/errors.ts';
+import type { ApplyResult, DnsBackend } from '../../../src/backends/types.ts';
+import type { CurrentRecords, NameChange } from '../../../src/plan/types.ts';
+
+/** A recording DnsBackend: this unit test is about coalescing, not about any server. */
+class Recorder implements DnsBackend {
+  readonly name = 'rec';
+  readonly type = 'recorder';
+  reads: string[][] = [];
+  applies: string[][] = [];
+  failNames = new Set<string>();
+  capabilities() {
+    return { atomicBatch: true, conditional: true, maxBatchNames: 5 };
+  }
+  async read(_zone: string, names: string[]): Promise<Map<string, CurrentRecords>> {
+    this.reads.push(names);
+    return new Map(names.map((n) => [n, { name: n, cname: `c.${n}` }]));
+  }
+  async apply(_zone: string, changes: NameChange[]): Promise<ApplyResult> {
+    const names = changes.map((c) => c.name);
+    this.applies.push(names);
+    const bad = names.some((n) => this.failNames.has(n));
+    return {
+      chunks: [
+        {
+          names,
+          records: names.length,
+          error: bad ? new BackendError('PRECONDITION', 'YXRRSET', 'x') : undefined,
+        },
+      ],
+    };
+  }
+  async close() {}
+}
+
+const change = (name: string): NameChange => ({
+  name,
+  markerName: `_apexalias.${name}`,
+  markerValue: 'v',
+  expect: { marker: 'absent', noCname: true, absent: [] },
+  set: {},
+  marker: 'create',
+});
+
+describe('BatchingBackend', () => {
+  it('coalesces concurrent reads and hands each caller only its names', async () => {
+    const inner = new Recorder();
+    const b = new BatchingBackend(inner, { windowMs: 5 });
+    const [r1, r2] = await Promise.all([b.read('z', ['a.z']), b.read('z', ['b.z', 'c.z'])]);
+    expect(inner.reads).toEqual([['a.z', 'b.z', 'c.z']]);
+    expect([...r1.keys()]).toEqual(['a.z']);
+    expect([...r2.keys()]).toEqual(['b.z', 'c.z']);
+  });
+
+  it('coalesces concurrent applies into one write and reports the batch size', async () => {
+    const inner = new Recorder();
+    inner.failNames.add('b.z');
+    const b = new BatchingBackend(inner, { windowMs: 5 });
+    const [a, bb] = await Promise.all([b.apply('z', [change('a.z')]), b.apply('z', [change('b.z')])]);
+    expect(inner.applies).toEqual([['a.z', 'b.z']]);
+    expect(a.chunks).toMatchObject([{ names: ['a.z'], batchSize: 2 }]);
+    expect(a.chunks[0]!.error?.kind).toBe('PRECONDITION');
+    expect(bb.chunks[0]!.names).toEqual(['b.z']);
+  });
+
+  it('flushes at once when a batch reaches the backend maximum', async () => {
+    const inner = new Recorder();
+    const b = new BatchingBackend(inner, { windowMs: 60_000 });
+    await b.apply(
+      'z',
+      ['1', '2', '3', '4', '5'].map((n) => change(`${n}.z`)),
+    );
+    expect(inner.applies).toHaveLength(1);
+  });
+
+  it('keeps zones apart', async () => {
+    const inner = new Recorder();
+    const b = new BatchingBackend(inner, { windowMs: 5 });
+    await Promise.all([b.read('z1', ['a.z1']), b.read('z2', ['a.z2'])]);
+    expect(inner.reads).toHaveLength(2);
+  });
+});
