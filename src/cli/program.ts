@@ -4,7 +4,6 @@ import { createLogger } from '../observe/logger.ts';
 import type { LogFormat, Logger } from '../observe/logger.ts';
 import { runResolve } from './resolve.ts';
 import { EXIT, runSync } from './sync.ts';
-import { runController } from '../controller/run.ts';
 
 const VERSION = '0.1.0';
 
@@ -186,6 +185,8 @@ Examples:
 Exit codes: 0 after SIGTERM/SIGINT, 1 when the leader Lease was lost, 2 invalid configuration.`,
     )
     .action(async (opts: Record<string, unknown>) => {
+      // Loaded on demand: the Kubernetes client is heavy, and sync/plan/resolve never need it.
+      const { runController } = await import('../controller/run.ts');
       await run(program, (logger) =>
         runController(
           {
