@@ -24,6 +24,7 @@ export interface RuntimeOptions {
 /** Everything a command needs, built once from the configuration and flags. */
 export interface Runtime {
   config: Config;
+  transport: NetTransport;
   resolver: Resolver;
   backendFor: BackendLookup;
   backends: DnsBackend[];
@@ -95,6 +96,7 @@ export async function createRuntime(opts: RuntimeOptions, logger: Logger): Promi
     backends.get(backendForZone(config, zone, opts.backend ?? requested).name)!;
   return {
     config,
+    transport,
     resolver,
     backendFor,
     backends: [...backends.values()],

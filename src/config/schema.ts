@@ -104,6 +104,19 @@ export const Rfc2136BackendSchema = Type.Object(
       default: 5000,
     }),
     tsig: Type.Optional(TsigSchema),
+    nameservers: Type.Optional(
+      Type.Array(
+        Type.String({
+          description: 'An authoritative server: "ip", "ip:port" or "[ipv6]:port".',
+          minLength: 1,
+        }),
+        {
+          description:
+            'Every authoritative server of the zones, queried after each write and on each refresh to find a ' +
+            "secondary that lags behind. Default: the zone's NS records (port 53), resolved through the resolver.",
+        },
+      ),
+    ),
     insecureNoTsig: Type.Boolean({
       description:
         'Send unsigned updates. Only for servers that authorise by address; tsig is required otherwise.',

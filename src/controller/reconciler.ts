@@ -16,6 +16,7 @@ import {
   addressesSummary,
   blockedConditions,
   lastKnownGood,
+  inSyncCondition,
   outcomeConditions,
   publishedRRsets,
   semanticStatus,
@@ -23,6 +24,8 @@ import {
 } from './status.ts';
 import type { ConditionInput } from './status.ts';
 import { EventRecorder } from './events.ts';
+import type { RepairLimiter } from '../drift/zone.ts';
+import type { NameserverVerifier } from '../drift/nameservers.ts';
 import type { ReconcileResult } from './workqueue.ts';
 import { TerminalError } from './workqueue.ts';
 
@@ -36,6 +39,11 @@ export interface ReconcilerDeps {
   logger: Logger;
   now: () => number;
   random: () => number;
+  /** Drift repairs per alias are limited by this (a fight must not become a write storm). */
+  repairs?: RepairLimiter;
+  nameservers?: (backend: string) => NameserverVerifier | undefined;
+  /** Verify the secondaries this soon after a write. */
+  verifyAfterWriteMs?: number;
   /** Asks for another reconcile of a key (the target index uses it). */
   enqueue(key: string): void;
   /** Called after every reconcile with its outcome, for metrics. */
@@ -126,6 +134,9 @@ export class Reconciler {
         backendFor: this.#deps.backendFor,
         ownerId: this.#deps.config.ownerId,
         supersedes: claim.losers,
+        repairs: this.#deps.repairs,
+        nameservers: this.#deps.nameservers,
+        verifyAfterWriteMs: this.#deps.verifyAfterWriteMs,
         refresh: this.#deps.config.refresh,
         logger,
         now: this.#deps.now,
@@ -205,7 +216,7 @@ export class Reconciler {
 
   /** Status and Events for one engine outcome. Returns whether the alias is Ready. */
   async #report(alias: ApexAlias, o: AliasOutcome, log: Logger): Promise<boolean> {
-    const conditions = outcomeConditions(o, undefined);
+    const conditions = outcomeConditions(o, inSyncCondition(o));
     const rrsets = publishedRRsets(o, alias.status);
     const now = isoNow(this.#deps.now());
     const extra: Partial<ApexAliasStatus> = {
@@ -220,8 +231,15 @@ export class Reconciler {
     if (o.written || o.verdict?.kind === 'noop') extra.lastSyncedTime = now;
     await this.#writeStatus(alias, conditions, extra);
 
+    const inSync = conditions.find((c) => c.type === 'InSync');
     if (o.written && o.verdict?.kind === 'change') {
-      this.#events.record(alias, 'Normal', 'RecordsUpdated', 'Update', o.verdict.reasons.join('; '));
+      const repaired = o.drift?.action === 'repair';
+      const note =
+        (repaired ? 'the zone had been changed behind our back; restored: ' : '') +
+        o.verdict.reasons.join('; ');
+      this.#events.record(alias, 'Normal', repaired ? 'DriftRepaired' : 'RecordsUpdated', 'Update', note);
+    } else if (inSync?.status === 'False') {
+      this.#events.record(alias, 'Warning', inSync.reason, 'Verify', inSync.message);
     }
     if (o.verdict?.kind === 'blocked')
       this.#events.record(alias, 'Warning', o.verdict.reason, 'Reconcile', o.verdict.message);

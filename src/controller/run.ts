@@ -12,6 +12,13 @@ import { createMetrics } from '../observe/metrics.ts';
 import { ApexAliasSource } from '../sources/kubernetes.ts';
 import { ApexAliasClient, apiErrorMessage } from './kube-client.ts';
 import { LeaderElector } from './leader.ts';
+import { NameserverVerifier } from '../drift/nameservers.ts';
+import { RepairLimiter } from '../drift/zone.ts';
+import { parseEndpoint } from '../dns/transport.ts';
+import type { AliasOutcome } from '../engine/types.ts';
+import type { Metrics } from '../observe/metrics.ts';
+import { FAMILY_OF } from '../plan/types.ts';
+import type { AddressType } from '../plan/types.ts';
 import { Reconciler } from './reconciler.ts';
 import { TerminalError, WorkQueue } from './workqueue.ts';
 import { defaultControllerRateLimiter } from './ratelimit.ts';
@@ -61,6 +68,23 @@ export async function runController(opts: ControllerOptions, logger: Logger): Pr
     return b;
   };
 
+  // Rule 7: every rfc2136 backend's zones are checked on all their authoritative nameservers.
+  const verifiers = new Map<string, NameserverVerifier>();
+  for (const b of runtime.config.backends) {
+    if (b.type !== 'rfc2136') continue;
+    verifiers.set(
+      b.name,
+      new NameserverVerifier({
+        transport: runtime.transport,
+        timeoutMs: Math.min(b.timeoutMs, 2000),
+        primary: parseEndpoint(b.server),
+        configured: b.nameservers?.map((n) => parseEndpoint(n)),
+        resolver: runtime.resolver,
+        now: () => Date.now(),
+      }),
+    );
+  }
+
   const client = new ApexAliasClient(kc, identity);
   const queue = new WorkQueue({
     concurrency: opts.concurrency,
@@ -92,6 +116,9 @@ export async function runController(opts: ControllerOptions, logger: Logger): Pr
     now: () => Date.now(),
     random: Math.random,
     enqueue,
+    repairs: new RepairLimiter(),
+    nameservers: (name) => verifiers.get(name),
+    verifyAfterWriteMs: 5000,
     observe: (key, outcome, ready) => {
       const [namespace = '', name = ''] = key.split('/');
       if (!outcome && !source.get(key)) {
@@ -101,6 +128,7 @@ export async function runController(opts: ControllerOptions, logger: Logger): Pr
         readiness.set(key, ready);
         if (outcome?.written || outcome?.verdict?.kind === 'noop') metrics.markSynced(namespace, name);
         for (const p of outcome?.desired?.problems ?? []) metrics.countResolveError(p.reason);
+        if (outcome) recordDrift(metrics, namespace, name, outcome);
         if (outcome?.written) metrics.countTargetDrift();
       }
       let ok = 0;
@@ -210,4 +238,21 @@ export async function runController(opts: ControllerOptions, logger: Logger): Pr
   process.off('SIGINT', onSignal);
   logger.info('stopped', { identity });
   return lost ? 1 : 0;
+}
+
+/** Drift gauges for one reconcile: zone drift per family, per nameserver, and time out of sync. */
+function recordDrift(metrics: Metrics, namespace: string, name: string, o: AliasOutcome): void {
+  for (const type of ['A', 'AAAA'] as AddressType[]) {
+    // Set for the pass that found the drift, even when it repaired it: the next look (a few
+    // seconds after a write) clears it, so every hand edit shows up on the graph.
+    metrics.setZoneDrift(namespace, name, FAMILY_OF[type], o.drift?.types[type] === true);
+    if (o.nameservers) {
+      const perNs = new Map<string, boolean>();
+      for (const [ns, v] of o.nameservers) if (type in v.types) perNs.set(ns, v.types[type] === true);
+      metrics.setNameserverDrift(namespace, name, FAMILY_OF[type], perNs);
+    }
+  }
+  const lagging = [...(o.nameservers?.values() ?? [])].some((v) => v.drifted);
+  const drifting = o.drift !== undefined && (o.drift.action === 'report' || o.drift.action === 'fight');
+  metrics.setInSync(namespace, name, o.inSync !== false && !lagging && !drifting);
 }

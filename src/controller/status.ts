@@ -113,6 +113,57 @@ export function outcomeConditions(o: AliasOutcome, inSync: ConditionInput | unde
   return [ready, resolved, synced, sync];
 }
 
+/** InSync (rule 7): the zone, and every authoritative nameserver, serve what they should. */
+export function inSyncCondition(o: AliasOutcome): ConditionInput | undefined {
+  const types = Object.entries(o.drift?.types ?? {})
+    .filter(([, d]) => d)
+    .map(([t]) => t)
+    .join(' and ');
+  if (o.drift?.action === 'fight') {
+    return {
+      type: 'InSync',
+      status: 'False',
+      reason: 'DriftFight',
+      message: `${types} at ${o.fqdn} keeps being changed by another writer; repairs are paused`,
+    };
+  }
+  if (o.drift?.action === 'report') {
+    return {
+      type: 'InSync',
+      status: 'False',
+      reason: 'ZoneDrift',
+      message: `the zone serves other ${types} records than were written at ${o.fqdn}; driftPolicy Report: not repaired`,
+    };
+  }
+  if (o.inSync === false) {
+    return {
+      type: 'InSync',
+      status: 'False',
+      reason: 'ZoneDrift',
+      message: `the backend does not hold what should be served at ${o.fqdn}`,
+    };
+  }
+  const lagging = [...(o.nameservers ?? [])].filter(([, v]) => v.drifted);
+  if (lagging.length) {
+    return {
+      type: 'InSync',
+      status: 'False',
+      reason: 'NameserverDrift',
+      message: lagging.map(([ns, v]) => `${ns} ${v.detail}`).join('; '),
+    };
+  }
+  if (o.inSync === true) {
+    const checked = o.nameservers?.size ? ` and on ${o.nameservers.size} nameservers` : '';
+    return {
+      type: 'InSync',
+      status: 'True',
+      reason: 'Confirmed',
+      message: `confirmed in the backend${checked}`,
+    };
+  }
+  return undefined;
+}
+
 /** What the zone should hold now for this alias, for status and as next pass's last-known-good. */
 export function publishedRRsets(
   o: AliasOutcome,

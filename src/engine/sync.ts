@@ -4,7 +4,17 @@ import { normalizeName } from '../dns/names.ts';
 import { desired as planDesired } from '../plan/desired.ts';
 import { diff } from '../plan/diff.ts';
 import { ADDRESS_TYPE } from '../plan/types.ts';
-import type { AddressType, CurrentRecords, FamilyResolution, NameChange } from '../plan/types.ts';
+import type {
+  AddressRRset,
+  AddressType,
+  CurrentRecords,
+  FamilyResolution,
+  NameChange,
+} from '../plan/types.ts';
+import { sameAddresses } from '../plan/addresses.ts';
+import { withoutRepairs, zoneDrift } from '../drift/zone.ts';
+import type { RepairLimiter } from '../drift/zone.ts';
+import type { NameserverVerifier } from '../drift/nameservers.ts';
 import type { Resolved, Resolver } from '../resolve/resolver.ts';
 import { mapLimit } from '../util/concurrency.ts';
 import type { Logger } from '../observe/logger.ts';
@@ -19,6 +29,12 @@ export interface SyncDeps {
   ownerId: string;
   /** Aliases whose marker these aliases may replace (the controller's conflict losers). */
   supersedes?: string[];
+  /** Limits drift repairs per alias; without it every drift is repaired (or reported under Report). */
+  repairs?: RepairLimiter;
+  /** The nameserver verifier of a backend, when its zones' authoritative servers are to be checked. */
+  nameservers?: (backend: string) => NameserverVerifier | undefined;
+  /** After a write, look again this soon to verify the secondaries (controller mode). */
+  verifyAfterWriteMs?: number;
   refresh: RefreshPolicy;
   logger: Logger;
   now: () => number;
@@ -97,10 +113,13 @@ export async function syncAliases(inputs: AliasInput[], deps: SyncDeps): Promise
   let records = 0;
   for (const [backend, zone, group] of groups) {
     const planned = await readAndPlan(backend, zone, group, deps);
-    if (deps.dryRun || planned.length === 0) continue;
-    const result = await applyIsolating(backend, zone, planned, deps);
-    writes += result.writes;
-    records += result.records;
+    if (!deps.dryRun && planned.length > 0) {
+      const result = await applyIsolating(backend, zone, planned, deps);
+      writes += result.writes;
+      records += result.records;
+      await readBack(backend, zone, planned, deps);
+    }
+    if (!deps.dryRun) await checkNameservers(backend, zone, group, deps);
   }
 
   for (const o of outcomes) scheduleNext(o, deps);
@@ -228,13 +247,111 @@ function planOne(o: AliasOutcome, current: CurrentRecords, deps: SyncDeps): Alia
     supersedes: deps.supersedes,
   });
   o.verdict = verdict;
+  o.current = current;
   const log = aliasLogger(deps.logger, { ...o.input, zone: o.zone, target: o.input.spec.target });
   for (const p of o.desired!.problems) log.warn(p.message, { family: p.type, reason: p.reason });
-  if (verdict.kind === 'blocked') log.warn(verdict.message, { reason: verdict.reason });
-  if (verdict.kind === 'change') {
-    log.info(deps.dryRun ? 'would change' : 'changing', { changes: verdict.reasons, backend: o.backend });
+  const lastWritten = o.input.lastKnownGood ?? {};
+  const drift = zoneDrift(current, lastWritten);
+  if (Object.values(drift).some(Boolean) && verdict.kind !== 'blocked') {
+    const report = o.input.spec.driftPolicy === 'Report';
+    const fight =
+      !report && verdict.kind === 'change' && deps.repairs?.tryRepair(o.key, deps.now()) === false;
+    o.drift = { types: drift, action: report ? 'report' : fight ? 'fight' : 'repair' };
+    log.warn(
+      report
+        ? 'zone drift reported (driftPolicy: Report)'
+        : fight
+          ? 'zone drift keeps coming back; not repairing'
+          : 'zone drift: repairing',
+      {
+        drift,
+        served: { A: current.A?.addresses, AAAA: current.AAAA?.addresses },
+      },
+    );
+    if ((report || fight) && verdict.kind === 'change') {
+      const kept = withoutRepairs(verdict.change, o.desired!, lastWritten);
+      o.verdict = kept
+        ? { ...verdict, change: kept }
+        : { kind: 'noop', reason: 'zone drift reported, not repaired' };
+    }
+  } else if (Object.keys(drift).length) {
+    o.drift = { types: drift, action: 'none' };
   }
-  return verdict;
+  o.inSync =
+    o.verdict.kind === 'noop' && !(o.drift && o.drift.action !== 'none' && o.drift.action !== 'repair');
+  if (verdict.kind === 'blocked') log.warn(verdict.message, { reason: verdict.reason });
+  if (o.verdict.kind === 'change') {
+    log.info(deps.dryRun ? 'would change' : 'changing', { changes: o.verdict.reasons, backend: o.backend });
+  }
+  return o.verdict;
+}
+
+/** After a write, reads the names back: the backend must now hold exactly what was written. */
+async function readBack(
+  backend: DnsBackend,
+  zone: string,
+  planned: PlannedChange[],
+  deps: SyncDeps,
+): Promise<void> {
+  const written = planned.filter((p) => p.outcome.written);
+  if (written.length === 0) return;
+  let current: Map<string, CurrentRecords>;
+  try {
+    current = await backend.read(
+      zone,
+      written.map((p) => p.change.name),
+    );
+  } catch (err) {
+    deps.logger.warn('reading back after the write failed', { zone, error: (err as Error).message });
+    return;
+  }
+  for (const { outcome, change } of written) {
+    const now = current.get(change.name) ?? { name: change.name };
+    outcome.current = now;
+    outcome.inSync = (Object.entries(change.set) as Array<[AddressType, AddressRRset | null]>).every(
+      ([type, rrset]) => sameAddresses(now[type]?.addresses ?? [], rrset?.addresses ?? []),
+    );
+    if (!outcome.inSync) {
+      aliasLogger(deps.logger, { ...outcome.input, zone, target: outcome.input.spec.target }).warn(
+        'the backend does not hold what was just written',
+        { A: now.A?.addresses, AAAA: now.AAAA?.addresses },
+      );
+    }
+  }
+}
+
+/**
+ * Asks every authoritative nameserver what it serves for each alias not written in this pass (a
+ * fresh write is given time to reach the secondaries and is verified on the next look).
+ */
+async function checkNameservers(
+  backend: DnsBackend,
+  zone: string,
+  group: AliasOutcome[],
+  deps: SyncDeps,
+): Promise<void> {
+  const verifier = deps.nameservers?.(backend.name);
+  if (!verifier) return;
+  await mapLimit(group, 16, async (o) => {
+    if (o.written || !o.desired || !o.current || o.verdict?.kind === 'blocked') return;
+    const expected: Partial<Record<AddressType, string[] | null>> = {};
+    for (const type of ['A', 'AAAA'] as AddressType[]) {
+      const want = o.desired[type];
+      if (want.action === 'write' && o.drift?.action !== 'report' && o.drift?.action !== 'fight')
+        expected[type] = want.rrset.addresses;
+      else if (want.action === 'remove') expected[type] = null;
+      else expected[type] = o.current![type]?.addresses ?? null;
+    }
+    try {
+      o.nameservers = await verifier.check(zone, o.fqdn, expected);
+    } catch (err) {
+      deps.logger.warn('could not query the nameservers', {
+        zone,
+        name: o.fqdn,
+        error: (err as Error).message,
+      });
+    }
+  });
 }
 
 /**
@@ -316,4 +433,6 @@ function scheduleNext(o: AliasOutcome, deps: SyncDeps): void {
     ? Math.max(0, (Math.min(...expiries) - deps.now()) / 1000)
     : deps.refresh.maxSeconds;
   o.refreshAt = deps.now() + refreshDelaySeconds(ttl, deps.refresh, deps.random) * 1000;
+  if (o.written && deps.verifyAfterWriteMs !== undefined)
+    o.refreshAt = Math.min(o.refreshAt, deps.now() + deps.verifyAfterWriteMs);
 }

@@ -3,6 +3,7 @@ import type {
   AddressRRset,
   AddressType,
   AliasPolicy,
+  CurrentRecords,
   DesiredState,
   DiffResult,
   Family,
@@ -55,6 +56,17 @@ export interface AliasOutcome {
   verdict?: DiffResult;
   /** True when this pass wrote the alias's change to the backend. */
   written: boolean;
+  /** What the backend held at the name when last read (after the write, when there was one). */
+  current?: CurrentRecords;
+  /** Zone drift against the last-written records, and what was done about it (rule 7). */
+  drift?: { types: Partial<Record<AddressType, boolean>>; action: 'none' | 'repair' | 'report' | 'fight' };
+  /** The backend holds what should be served (read back after a write, or found unchanged). */
+  inSync?: boolean;
+  /** Per authoritative nameserver: whether it serves something else, and what. */
+  nameservers?: Map<
+    string,
+    { drifted: boolean; types: Partial<Record<AddressType, boolean>>; detail: string }
+  >;
   failure?: AliasFailure;
   /** Epoch ms at which the alias should be looked at again. */
   refreshAt: number;

@@ -1,0 +1,123 @@
+import { randomInt } from 'node:crypto';
+import { normalizeName, isSubdomain } from '../dns/names.ts';
+import { decodeMessage, encodeQuery, recordsOf } from '../dns/query.ts';
+import type { DnsTransport, Endpoint } from '../dns/transport.ts';
+import { formatEndpoint } from '../dns/endpoint.ts';
+import { normalizeAddresses, sameAddresses } from '../plan/addresses.ts';
+import type { AddressType } from '../plan/types.ts';
+import type { Resolver } from '../resolve/resolver.ts';
+import { mapLimit } from '../util/concurrency.ts';
+
+/** How long a zone's discovered nameserver list is reused. */
+const DISCOVERY_TTL_MS = 5 * 60_000;
+
+export interface Nameserver {
+  /** How the nameserver is named in metrics and messages: "ns1.example.com" or "192.0.2.53:53". */
+  label: string;
+  endpoint: Endpoint;
+}
+
+/** What one nameserver serves for one name, compared with what it should serve. */
+export interface NameserverVerdict {
+  drifted: boolean;
+  /** Per type checked: whether this server serves something else for it. */
+  types: Partial<Record<AddressType, boolean>>;
+  /** "serves A 192.0.2.1, expected 192.0.2.2", or the query error. */
+  detail: string;
+}
+
+export interface NameserverVerifierOptions {
+  transport: DnsTransport;
+  timeoutMs: number;
+  /** The primary, asked for the zone's NS RRset and in-zone glue. */
+  primary: Endpoint;
+  /** Configured authoritative servers; when set, no discovery happens. */
+  configured?: Endpoint[];
+  /** Resolves out-of-zone nameserver hostnames. */
+  resolver: Resolver;
+  now: () => number;
+}
+
+/**
+ * Asks every authoritative nameserver of a zone what it serves for a name, so that a secondary
+ * that lags behind or missed a NOTIFY shows up (DESIGN rule 7). The nameservers come from the
+ * configuration, or from the zone's NS RRset at the primary (with their addresses from in-zone
+ * glue or the resolver), cached for five minutes.
+ */
+export class NameserverVerifier {
+  readonly #opts: NameserverVerifierOptions;
+  readonly #cache = new Map<string, { at: number; servers: Nameserver[] }>();
+
+  constructor(opts: NameserverVerifierOptions) {
+    this.#opts = opts;
+  }
+
+  async servers(zone: string): Promise<Nameserver[]> {
+    const { configured, now } = this.#opts;
+    if (configured?.length)
+      return configured.map((endpoint) => ({ label: formatEndpoint(endpoint), endpoint }));
+    const cached = this.#cache.get(zone);
+    if (cached && now() - cached.at < DISCOVERY_TTL_MS) return cached.servers;
+    const servers: Nameserver[] = [];
+    for (const host of await this.#ask(this.#opts.primary, zone, 'NS')) {
+      const name = normalizeName(host);
+      let addresses: string[];
+      if (isSubdomain(name, zone)) addresses = await this.#ask(this.#opts.primary, name, 'A');
+      else {
+        const r = (await this.#opts.resolver.resolve(name, 'A')).result;
+        addresses = r.kind === 'addresses' ? r.addresses : [];
+      }
+      for (const host of addresses) servers.push({ label: name, endpoint: { host, port: 53 } });
+    }
+    this.#cache.set(zone, { at: now(), servers });
+    return servers;
+  }
+
+  /**
+   * What each nameserver serves for `name`, against `expected` per type (`null`: the type must be
+   * absent; a type left out is not checked). A server that does not answer counts as drifted.
+   */
+  async check(
+    zone: string,
+    name: string,
+    expected: Partial<Record<AddressType, string[] | null>>,
+  ): Promise<Map<string, NameserverVerdict>> {
+    const verdicts = new Map<string, NameserverVerdict>();
+    const servers = await this.servers(zone);
+    await mapLimit(servers, 8, async (ns) => {
+      const problems: string[] = [];
+      const types: Partial<Record<AddressType, boolean>> = {};
+      for (const [type, want] of Object.entries(expected) as Array<[AddressType, string[] | null]>) {
+        try {
+          const served = normalizeAddresses(await this.#ask(ns.endpoint, name, type));
+          const wanted = want ?? [];
+          types[type] = !sameAddresses(served, wanted);
+          if (types[type])
+            problems.push(
+              `serves ${type} ${served.join(',') || '(none)'}, expected ${wanted.join(',') || '(none)'}`,
+            );
+        } catch (err) {
+          types[type] = true;
+          problems.push(`${type}: ${(err as Error).message}`);
+        }
+      }
+      verdicts.set(ns.label, { drifted: problems.length > 0, types, detail: problems.join('; ') });
+    });
+    return verdicts;
+  }
+
+  /** The RDATA of the records of `type` at `name` that a server answers authoritatively. */
+  async #ask(server: Endpoint, name: string, type: 'A' | 'AAAA' | 'NS'): Promise<string[]> {
+    const reply = await this.#opts.transport.exchange(
+      server,
+      encodeQuery(randomInt(0, 65536), name, type, { recursionDesired: false }),
+      { timeoutMs: this.#opts.timeoutMs },
+    );
+    const packet = decodeMessage(reply);
+    if (packet.rcode !== 'NOERROR' && packet.rcode !== 'NXDOMAIN')
+      throw new Error(`${formatEndpoint(server)} answered ${packet.rcode}`);
+    return recordsOf(packet.answers)
+      .filter((a) => a.type === type && normalizeName(a.name) === normalizeName(name))
+      .map((a) => String(a.data));
+  }
+}
