@@ -12,6 +12,7 @@ import { ValidationError } from '../errors.ts';
 import type { BackendLookup } from '../engine/types.ts';
 import type { Logger } from '../observe/logger.ts';
 import { Resolver } from '../resolve/resolver.ts';
+import type { ResolverOptions } from '../resolve/resolver.ts';
 
 /** Options shared by the commands that resolve and write. */
 export interface RuntimeOptions {
@@ -73,7 +74,11 @@ export async function loadRuntimeConfig(opts: RuntimeOptions): Promise<Config> {
 }
 
 /** Builds the resolver and the backends a command runs with. */
-export async function createRuntime(opts: RuntimeOptions, logger: Logger): Promise<Runtime> {
+export async function createRuntime(
+  opts: RuntimeOptions,
+  logger: Logger,
+  observeLookup?: ResolverOptions['observe'],
+): Promise<Runtime> {
   const config = await loadRuntimeConfig(opts);
   const transport = new NetTransport({
     onDrop: (server, reason) =>
@@ -87,6 +92,7 @@ export async function createRuntime(opts: RuntimeOptions, logger: Logger): Promi
     attempts: config.resolver.attempts,
     cacheMaxEntries: config.resolver.cacheMaxEntries,
     now,
+    observe: observeLookup,
   });
   const backends = new Map<string, DnsBackend>();
   for (const b of config.backends) {

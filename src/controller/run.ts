@@ -54,7 +54,13 @@ export async function runController(opts: ControllerOptions, logger: Logger): Pr
   else kc.loadFromDefault();
   const identity = opts.identity ?? `${hostname()}_${process.pid}`;
   const metrics = createMetrics();
-  const runtime = await createRuntime(opts, logger);
+  const runtime = await createRuntime(opts, logger, (seconds, result) =>
+    metrics.observeResolve(
+      seconds,
+      result.kind === 'failed' ? result.reason : result.kind === 'missing' ? result.reason : undefined,
+    ),
+  );
+  const records = new RecordCounts(metrics);
   metrics.bindResolverStats(runtime.resolver.stats);
 
   const wrapped = new Map<DnsBackend, DnsBackend>();
@@ -123,12 +129,15 @@ export async function runController(opts: ControllerOptions, logger: Logger): Pr
       const [namespace = '', name = ''] = key.split('/');
       if (!outcome && !source.get(key)) {
         readiness.delete(key);
+        records.set(key, undefined);
         metrics.forgetAlias(namespace, name);
       } else {
         readiness.set(key, ready);
         if (outcome?.written || outcome?.verdict?.kind === 'noop') metrics.markSynced(namespace, name);
-        for (const p of outcome?.desired?.problems ?? []) metrics.countResolveError(p.reason);
-        if (outcome) recordDrift(metrics, namespace, name, outcome);
+        if (outcome) {
+          recordDrift(metrics, namespace, name, outcome);
+          records.set(key, outcome);
+        }
         if (outcome?.written) metrics.countTargetDrift();
       }
       let ok = 0;
@@ -255,4 +264,40 @@ function recordDrift(metrics: Metrics, namespace: string, name: string, o: Alias
   const lagging = [...(o.nameservers?.values() ?? [])].some((v) => v.drifted);
   const drifting = o.drift !== undefined && (o.drift.action === 'report' || o.drift.action === 'fight');
   metrics.setInSync(namespace, name, o.inSync !== false && !lagging && !drifting);
+}
+
+/** `apexalias_records_managed{zone,family}`: addresses this replica keeps, kept up incrementally. */
+class RecordCounts {
+  readonly #metrics: Metrics;
+  readonly #perAlias = new Map<string, Array<[string, AddressType, number]>>();
+  readonly #totals = new Map<string, number>();
+
+  constructor(metrics: Metrics) {
+    this.#metrics = metrics;
+  }
+
+  set(key: string, o: AliasOutcome | undefined): void {
+    const next: Array<[string, AddressType, number]> = [];
+    for (const type of ['A', 'AAAA'] as AddressType[]) {
+      const n = o?.current?.[type]?.addresses.length;
+      if (o && n && o.verdict?.kind !== 'blocked') next.push([o.zone, type, n]);
+    }
+    for (const [zone, type, n] of this.#perAlias.get(key) ?? []) this.#add(zone, type, -n);
+    for (const [zone, type, n] of next) this.#add(zone, type, n);
+    if (next.length) this.#perAlias.set(key, next);
+    else this.#perAlias.delete(key);
+    this.#metrics.setRecordsManaged(
+      [...this.#totals].map(([k, records]) => {
+        const [zone = '', family = 'A'] = k.split('|');
+        return { zone, family: family as AddressType, records };
+      }),
+    );
+  }
+
+  #add(zone: string, type: AddressType, n: number): void {
+    const k = `${zone}|${type}`;
+    const v = (this.#totals.get(k) ?? 0) + n;
+    if (v > 0) this.#totals.set(k, v);
+    else this.#totals.delete(k);
+  }
 }

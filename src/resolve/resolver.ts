@@ -20,6 +20,8 @@ export interface ResolverOptions {
   cacheMaxEntries: number;
   /** Milliseconds since the epoch; injected so tests and the cache agree on time. */
   now: () => number;
+  /** Called after every real lookup (not for cache hits), for metrics. */
+  observe?: (seconds: number, result: FamilyResolution) => void;
 }
 
 /** One family of one target, with the moment it should be looked up again. */
@@ -75,8 +77,10 @@ export class Resolver {
       return running;
     }
     this.stats.cacheMisses++;
+    const started = performance.now();
     const lookup = this.#lookup(name, type)
       .then((result) => {
+        this.#opts.observe?.((performance.now() - started) / 1000, result);
         const ttl = result.kind === 'failed' ? 0 : result.ttl;
         const resolved: Resolved = { result, expiresAt: this.#opts.now() + ttl * 1000, cached: false };
         // Failures are not cached: the caller's backoff decides when to ask again.
