@@ -6,8 +6,10 @@ export { SPEC_RULES, celValidations, checkSpecRules } from './rules.ts';
 export type { SpecRule } from './rules.ts';
 export { applyDefaults, validateApexAlias } from './validate.ts';
 export type { ValidationResult } from './validate.ts';
-export { markerName, markerValue, ownerName, parseMarker, targetName, zoneName } from './names.ts';
-export type { Marker } from './names.ts';
+export { ownerName, targetName, zoneName } from './names.ts';
+/** The ownership marker lives with the planner, its one user; re-exported for API consumers. */
+export { markerName, markerValue, parseMarker } from '../plan/ownership.ts';
+export type { Marker } from '../plan/ownership.ts';
 export { CRD_PATH, PRINTER_COLUMNS, buildCrd, renderCrdYaml, toStructuralSchema } from './crd.ts';
 export type { OpenApiSchema } from './crd.ts';
 export {

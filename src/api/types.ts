@@ -14,5 +14,5 @@ export type {
   ObjectMeta,
   OnTargetMissing,
 } from './schema.ts';
-export type { Marker } from './names.ts';
+export type { Marker } from '../plan/ownership.ts';
 export type { ValidationResult } from './validate.ts';
