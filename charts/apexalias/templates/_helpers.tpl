@@ -58,8 +58,9 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 
 {{/*
 The controller configuration as the controller reads it: the values' `config` block with the
-chart-only `existingSecret` key removed from each backend, and each relative TSIG file path turned
-into the path of that key in the mounted Secret. Fails on a credential file without a Secret.
+chart-only `existingSecret` key removed from each backend, each relative TSIG file path turned
+into the path of that key in the mounted Secret, and each relative zone-file directory placed on
+the data volume (/var/lib/apexalias). Fails on a credential file without a Secret.
 */}}
 {{- define "apexalias.config" -}}
 {{- $c := .Values.config }}
@@ -78,6 +79,13 @@ into the path of that key in the mounted Secret. Fails on a credential file with
 {{- end }}
 {{- end }}
 {{- $_ := set $out "tsig" $tsig }}
+{{- end }}
+{{- if eq $b.type "zonefile" }}
+{{- /* Relative zone directories (and the controller's default ./zones) go on the writable data volume. */}}
+{{- $dir := default "zones" $b.directory }}
+{{- if not (isAbs $dir) }}
+{{- $_ := set $out "directory" (printf "/var/lib/apexalias/%s" (trimPrefix "./" $dir)) }}
+{{- end }}
 {{- end }}
 {{- $backends = append $backends $out }}
 {{- end }}
