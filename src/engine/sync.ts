@@ -429,9 +429,12 @@ function scheduleNext(o: AliasOutcome, deps: SyncDeps): void {
   }
   failures?.delete(o.key);
   const expiries = Object.values(o.resolved).map((r) => r!.expiresAt);
-  const ttl = expiries.length
+  // Look again when the target's TTL runs out, and at least every ttl.max (the longest TTL we
+  // publish), so that drift checks and sync timestamps keep up even for long-TTL targets.
+  const remaining = expiries.length
     ? Math.max(0, (Math.min(...expiries) - deps.now()) / 1000)
     : deps.refresh.maxSeconds;
+  const ttl = Math.min(remaining, o.input.spec.ttl.max);
   o.refreshAt = deps.now() + refreshDelaySeconds(ttl, deps.refresh, deps.random) * 1000;
   if (o.written && deps.verifyAfterWriteMs !== undefined)
     o.refreshAt = Math.min(o.refreshAt, deps.now() + deps.verifyAfterWriteMs);
