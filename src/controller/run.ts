@@ -12,6 +12,7 @@ import { createMetrics } from '../observe/metrics.ts';
 import { ApexAliasSource } from '../sources/kubernetes.ts';
 import { ApexAliasClient, apiErrorMessage } from './kube-client.ts';
 import { LeaderElector } from './leader.ts';
+import { ValidationError } from '../errors.ts';
 import { NameserverVerifier } from '../drift/nameservers.ts';
 import { RepairLimiter } from '../drift/zone.ts';
 import { parseEndpoint } from '../dns/transport.ts';
@@ -49,9 +50,6 @@ export interface ControllerOptions extends RuntimeOptions {
  * Resolves with the exit code once SIGTERM/SIGINT has shut everything down.
  */
 export async function runController(opts: ControllerOptions, logger: Logger): Promise<number> {
-  const kc = new KubeConfig();
-  if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
-  else kc.loadFromDefault();
   const identity = opts.identity ?? `${hostname()}_${process.pid}`;
   const metrics = createMetrics();
   const runtime = await createRuntime(opts, logger, (seconds, result) =>
@@ -61,6 +59,13 @@ export async function runController(opts: ControllerOptions, logger: Logger): Pr
     ),
   );
   const records = new RecordCounts(metrics);
+  const kc = new KubeConfig();
+  try {
+    if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
+    else kc.loadFromDefault();
+  } catch (err) {
+    throw new ValidationError(`cannot load the kubeconfig ${opts.kubeconfig ?? '(default)'}: ${(err as Error).message}`);
+  }
   metrics.bindResolverStats(runtime.resolver.stats);
 
   const wrapped = new Map<DnsBackend, DnsBackend>();
