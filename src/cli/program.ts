@@ -150,7 +150,7 @@ export function buildProgram(): Command {
     )
     .option(
       '--kubeconfig <file>',
-      'kubeconfig to use (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)',
+      'kubeconfig to use (default: $KUBECONFIG, then ~/.kube/config, then the in-cluster service account)',
     )
     .option('-n, --namespace <namespace>', 'watch only this namespace (default: all namespaces)')
     .option('-l, --selector <labels>', 'watch only ApexAliases matching this label selector')

@@ -6,6 +6,7 @@ import { zoneAllowed } from '../config/select.ts';
 import { normalizeName } from '../dns/names.ts';
 import { ownerFqdn, syncAliases } from '../engine/sync.ts';
 import type { AliasOutcome, BackendLookup } from '../engine/types.ts';
+import type { DnsBackend } from '../backends/types.ts';
 import type { Logger } from '../observe/logger.ts';
 import { aliasLogger } from '../observe/logger.ts';
 import { planDeletion } from '../plan/delete.ts';
@@ -83,6 +84,12 @@ export class Reconciler {
       return {};
     }
     const checked = validateApexAlias(alias);
+    if (!checked.ok && alias.metadata.deletionTimestamp) {
+      // Nothing can have been written under a spec this invalid: let the object go.
+      await this.#release(alias);
+      this.#forget(key);
+      return {};
+    }
     if (!checked.ok) {
       await this.#writeStatus(alias, blockedConditions('InvalidSpec', checked.problems.join('; ')), {});
       throw new TerminalError(`${key}: invalid spec: ${checked.problems.join('; ')}`);
@@ -159,9 +166,15 @@ export class Reconciler {
     const spec = alias.spec;
     const zone = normalizeName(spec.zone);
     const namespace = alias.metadata.namespace ?? 'default';
-    if (spec.deletionPolicy === 'Delete' && zoneAllowed(this.#deps.config, namespace, zone)) {
+    let backend: DnsBackend | undefined;
+    try {
+      backend = this.#deps.backendFor(zone, spec.backend);
+    } catch (err) {
+      // No backend serves the zone (any more): there is nothing we could have written there.
+      log.warn('no backend for the zone; releasing without DNS cleanup', { error: (err as Error).message });
+    }
+    if (backend && spec.deletionPolicy === 'Delete' && zoneAllowed(this.#deps.config, namespace, zone)) {
       const fqdn = ownerFqdn(zone, spec.name);
-      const backend = this.#deps.backendFor(zone, spec.backend);
       const current = (await backend.read(zone, [fqdn])).get(fqdn) ?? { name: fqdn };
       const verdict = planDeletion(fqdn, current, {
         ownerId: this.#deps.config.ownerId,
@@ -179,6 +192,15 @@ export class Reconciler {
         this.#events.record(alias, 'Normal', 'RecordsDeleted', 'Delete', verdict.reasons.join('; '));
       }
     }
+    await this.#release(alias);
+    this.#forget(key);
+    return {};
+  }
+
+  /** Removes our finalizer, so the API server can delete the object. */
+  async #release(alias: ApexAlias): Promise<void> {
+    const finalizers = alias.metadata.finalizers ?? [];
+    if (!finalizers.includes(FINALIZER)) return;
     try {
       await this.#deps.client.setFinalizers(
         alias,
@@ -187,8 +209,6 @@ export class Reconciler {
     } catch (err) {
       if (httpStatus(err) !== 404) throw err;
     }
-    this.#forget(key);
-    return {};
   }
 
   /** Every live claimant of this alias's owner name, oldest first (rule 9). */
@@ -196,7 +216,13 @@ export class Reconciler {
     const fqdn = ownerFqdn(alias.spec.zone, alias.spec.name ?? '@');
     const claims = this.#deps.source
       .list()
-      .filter((a) => !a.metadata.deletionTimestamp && safeFqdn(a) === fqdn)
+      // Only aliases allowed to manage the zone can claim a name in it (tenancy before age).
+      .filter(
+        (a) =>
+          !a.metadata.deletionTimestamp &&
+          safeFqdn(a) === fqdn &&
+          zoneAllowed(this.#deps.config, a.metadata.namespace ?? 'default', normalizeName(a.spec.zone)),
+      )
       .map((a) => ({
         key: `${a.metadata.namespace ?? 'default'}/${a.metadata.name}`,
         created: a.metadata.creationTimestamp ?? '',

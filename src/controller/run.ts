@@ -64,7 +64,9 @@ export async function runController(opts: ControllerOptions, logger: Logger): Pr
     if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
     else kc.loadFromDefault();
   } catch (err) {
-    throw new ValidationError(`cannot load the kubeconfig ${opts.kubeconfig ?? '(default)'}: ${(err as Error).message}`);
+    throw new ValidationError(
+      `cannot load the kubeconfig ${opts.kubeconfig ?? '(default)'}: ${(err as Error).message}`,
+    );
   }
   metrics.bindResolverStats(runtime.resolver.stats);
 
@@ -143,7 +145,11 @@ export async function runController(opts: ControllerOptions, logger: Logger): Pr
           recordDrift(metrics, namespace, name, outcome);
           records.set(key, outcome);
         }
-        if (outcome?.written) metrics.countTargetDrift();
+        // Target drift: the target's addresses moved, not a first claim, a repair or a spec edit.
+        if (outcome?.written && outcome.drift?.action !== 'repair' && outcome.verdict?.kind === 'change') {
+          if (outcome.verdict.reasons.some((r) => r.includes('addresses changed')))
+            metrics.countTargetDrift();
+        }
       }
       let ok = 0;
       for (const r of readiness.values()) if (r) ok++;
@@ -201,9 +207,6 @@ export async function runController(opts: ControllerOptions, logger: Logger): Pr
   }
   logger.info('serving probes and metrics', { health: servers[0]!.port, metrics: servers.at(-1)!.port });
 
-  await source.start();
-  logger.info('informer synced', { aliases: source.list().length, namespace: opts.namespace ?? '*' });
-
   let lost = false;
   const stop = new AbortController();
   const elector = opts.leaderElect
@@ -229,6 +232,9 @@ export async function runController(opts: ControllerOptions, logger: Logger): Pr
         onNewLeader: (holder) => logger.info('leader', { holder }),
       })
     : undefined;
+  // The elector is built first: it validates the lease timings before we wait on the API server.
+  await source.start();
+  logger.info('informer synced', { aliases: source.list().length, namespace: opts.namespace ?? '*' });
   if (elector) elector.start();
   else startLeading();
 

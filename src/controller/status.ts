@@ -59,21 +59,37 @@ export function outcomeConditions(o: AliasOutcome, inSync: ConditionInput | unde
   const problems = o.desired?.problems ?? [];
   const failed = problems.filter((p) => p.reason !== 'nxdomain' && p.reason !== 'nodata');
   const missing = problems.filter((p) => p.reason === 'nxdomain' || p.reason === 'nodata');
-  const resolved: ConditionInput = failed.length
+  // A family the target simply does not have (NODATA) while another resolved is normal: an
+  // IPv4-only load balancer must not keep an alias with the default families un-Ready.
+  const resolvedSome = Object.values(o.resolved).some((r) => r?.result.kind === 'addresses');
+  const onlyNodata = missing.length > 0 && missing.every((p) => p.reason === 'nodata') && resolvedSome;
+  const resolved: ConditionInput = !o.desired
     ? {
         type: 'Resolved',
-        status: 'False',
-        reason: reasonOf(failed[0]!.reason),
-        message: failed.map((p) => p.message).join('; '),
+        status: 'Unknown',
+        reason: 'NotResolved',
+        message: o.failure?.message ?? 'not resolved',
       }
-    : missing.length
+    : failed.length
       ? {
           type: 'Resolved',
           status: 'False',
-          reason: 'TargetMissing',
-          message: missing.map((p) => p.message).join('; '),
+          reason: reasonOf(failed[0]!.reason),
+          message: failed.map((p) => p.message).join('; '),
         }
-      : { type: 'Resolved', status: 'True', reason: 'Resolved', message: `resolved ${o.input.spec.target}` };
+      : missing.length && !onlyNodata
+        ? {
+            type: 'Resolved',
+            status: 'False',
+            reason: 'TargetMissing',
+            message: missing.map((p) => p.message).join('; '),
+          }
+        : {
+            type: 'Resolved',
+            status: 'True',
+            reason: 'Resolved',
+            message: [`resolved ${o.input.spec.target}`, ...missing.map((p) => p.message)].join('; '),
+          };
 
   let synced: ConditionInput;
   if (o.verdict?.kind === 'blocked') {

@@ -277,8 +277,8 @@ function planOne(o: AliasOutcome, current: CurrentRecords, deps: SyncDeps): Alia
   } else if (Object.keys(drift).length) {
     o.drift = { types: drift, action: 'none' };
   }
-  o.inSync =
-    o.verdict.kind === 'noop' && !(o.drift && o.drift.action !== 'none' && o.drift.action !== 'repair');
+  // Known now only when nothing is to be written; a write is verified by reading back.
+  if (o.verdict.kind === 'noop') o.inSync = !(o.drift?.action === 'report' || o.drift?.action === 'fight');
   if (verdict.kind === 'blocked') log.warn(verdict.message, { reason: verdict.reason });
   if (o.verdict.kind === 'change') {
     log.info(deps.dryRun ? 'would change' : 'changing', { changes: o.verdict.reasons, backend: o.backend });

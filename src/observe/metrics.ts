@@ -194,7 +194,7 @@ export function createMetrics(registry: Registry = new Registry(), options: Metr
   });
   const resolveDuration = new Histogram({
     name: name('resolve_duration_seconds'),
-    help: 'Time to resolve one family of a target, following its CNAME chain (cache hits included).',
+    help: 'Time to resolve one family of a target, following its CNAME chain (real lookups; cache hits are not observed).',
     buckets: SECONDS_BUCKETS,
     registers,
   });

@@ -129,24 +129,35 @@ export class ApexAliasSource {
       this.#cache.delete(keyOf(a));
       this.#opts.onKey(keyOf(a));
     });
+    // client-node reports a failed LIST as an error event while start() resolves normally, so
+    // an error seen while starting means the start failed, and the cache must not be touched.
+    let starting = true;
+    let startError: unknown;
     informer.on('error', (err) => {
       if (!current()) return;
       this.#opts.onError?.(err);
-      const delay = this.#backoff();
-      logger.warn('watch failed; restarting', { error: describe(err), retryInMs: delay });
-      this.#after(delay, () => void this.#connect('restart'));
+      if (starting) {
+        startError = err ?? new Error('list failed');
+        return;
+      }
+      this.#retry('watch failed; restarting', err);
     });
     this.#informer = informer;
     try {
       await informer.start();
     } catch (err) {
-      if (current()) {
-        this.#opts.onError?.(err);
-        logger.warn('list failed', { error: describe(err), why });
-      }
+      startError = err;
+    }
+    starting = false;
+    if (!current()) return false;
+    if (startError !== undefined) {
+      this.#informer = undefined;
+      await informer.stop();
+      // The first start is retried by start(); later ones (relist, restart) retry here.
+      if (why === 'start') logger.warn('list failed', { error: describe(startError), why });
+      else this.#retry('list failed', startError);
       return false;
     }
-    if (!current()) return false;
     // Deletes that happened while disconnected: gone from the fresh LIST, still in our cache.
     const listed = new Set(informer.list().map((o) => keyOf(o as unknown as ApexAlias)));
     for (const key of [...this.#cache.keys()]) {
@@ -180,6 +191,13 @@ export class ApexAliasSource {
     } catch (err) {
       this.#opts.onError?.(err);
     }
+  }
+
+  /** Reconnects after a growing delay (1 s doubling to 60 s; reset by a successful LIST). */
+  #retry(what: string, err: unknown): void {
+    const delay = this.#backoff();
+    this.#opts.logger.warn(what, { error: describe(err), retryInMs: delay });
+    this.#after(delay, () => void this.#connect('restart'));
   }
 
   #backoff(): number {
