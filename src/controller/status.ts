@@ -214,10 +214,20 @@ export function addressesSummary(ipv4: string[], ipv6: string[]): string {
   return all.length <= 3 ? all.join(',') : `${all.length} addresses`;
 }
 
-/** The fields whose change is worth a status patch; timestamps alone are not. */
+/** Timestamps alone refresh the status at most this often. */
+const TIMESTAMP_REFRESH_MS = 10 * 60_000;
+
+/**
+ * The fields whose change is worth a status patch. Timestamps count only in 10-minute steps, so
+ * lastSyncedTime stays fresh to within ten minutes without a patch on every TTL refresh.
+ */
 export function semanticStatus(s: ApexAliasStatus | undefined): unknown {
   if (!s) return undefined;
+  const step = (t: string | undefined): number | undefined =>
+    t ? Math.floor(Date.parse(t) / TIMESTAMP_REFRESH_MS) : undefined;
   return {
+    synced: step(s.lastSyncedTime),
+    resolved: step(s.lastResolvedTime),
     observedGeneration: s.observedGeneration,
     conditions: s.conditions?.map((c) => [c.type, c.status, c.reason, c.message, c.observedGeneration]),
     addresses: s.addresses,
