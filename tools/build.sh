@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the Go test tools (kube-apiserver, etcd, helm) from the Go module
+# Builds the Go test tools (kube-apiserver, etcd, helm; external-dns for the peer benchmark) from the Go module
 # proxy into a cache folder outside git, and only when a binary is missing or its pinned version
 # changed. Never runs two Go builds at once: a cold kube-apiserver link needs ~3 GB of RAM.
 #
@@ -47,10 +47,21 @@ build_helm() {
   echo "$HELM" > "$BIN/helm.version"
 }
 
+EXTERNAL_DNS=v0.21.0
+# The benchmark peer only (npm run bench:peer); not needed by the tests.
+build_external_dns() {
+  need external-dns "$EXTERNAL_DNS" || { log "external-dns $EXTERNAL_DNS cached in $BIN"; return; }
+  command -v go >/dev/null || { log "Go is required to build external-dns (install Go 1.26+)"; exit 1; }
+  log "building external-dns $EXTERNAL_DNS (cold: about 9 min, 2.6 GB RAM)"
+  GOBIN="$BIN" go install "sigs.k8s.io/external-dns@$EXTERNAL_DNS"
+  echo "$EXTERNAL_DNS" > "$BIN/external-dns.version"
+}
+
 case "${1:-all}" in
+  external-dns) build_external_dns ;;
   kube-apiserver) build_kube_apiserver ;;
   etcd) build_etcd ;;
   helm) build_helm ;;
   all) build_etcd; build_kube_apiserver; build_helm ;;
-  *) echo "usage: $0 [kube-apiserver|etcd|helm|all]" >&2; exit 2 ;;
+  *) echo "usage: $0 [kube-apiserver|etcd|helm|external-dns|all]" >&2; exit 2 ;;
 esac

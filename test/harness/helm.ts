@@ -3,7 +3,7 @@
  * proxy. Every run gets its own cache/config/data folders, so tests never read or write the
  * user's ~/.config/helm and never depend on repositories being configured.
  */
-import { spawn } from 'node:child_process';
+import { runCommand } from './process.ts';
 import { accessSync, constants as fsConstants } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -62,29 +62,11 @@ export function helm(
     KUBECONFIG: opts.kubeconfig ?? path.join(helmHome, 'no-cluster.kubeconfig'),
   };
   const fullArgs = opts.kubeconfig ? ['--kubeconfig', opts.kubeconfig, ...args] : args;
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, fullArgs, { cwd: REPO_ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
-    const stdout: Buffer[] = [];
-    const stderr: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => stdout.push(c));
-    child.stderr.on('data', (c: Buffer) => stderr.push(c));
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
-    child.once('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({
-        code: code ?? (signal ? 128 : 1),
-        stdout: Buffer.concat(stdout).toString('utf8'),
-        stderr: Buffer.concat(stderr).toString('utf8'),
-      });
-    });
-    child.stdin.on('error', () => {
-      // helm may exit before reading stdin.
-    });
-    child.stdin.end(opts.input ?? '');
+  return runCommand(bin, fullArgs, {
+    cwd: REPO_ROOT,
+    env,
+    input: opts.input,
+    timeoutMs: opts.timeoutMs ?? 60_000,
   });
 }
 
