@@ -75,7 +75,7 @@ export class Reconciler {
     this.#events = new EventRecorder(deps.client, deps.logger, deps.now);
   }
 
-  async reconcile(key: string): Promise<ReconcileResult> {
+  async reconcile(key: string): Promise<ReconcileResult & { failed?: boolean }> {
     const { source, logger } = this.#deps;
     let alias = source.get(key);
     if (!alias) {
@@ -156,7 +156,10 @@ export class Reconciler {
     this.#announceTargetChange(key, spec.target, outcome, previous);
     const ready = await this.#report(alias, outcome, log);
     this.#deps.observe?.(key, outcome, ready);
-    return { requeueAfterMs: Math.max(0, outcome.refreshAt - this.#deps.now()) };
+    return {
+      requeueAfterMs: Math.max(0, outcome.refreshAt - this.#deps.now()),
+      failed: outcome.failure !== undefined,
+    };
   }
 
   /** Rule 8: remove what we own (unless Retain), then release the finalizer. */
@@ -319,7 +322,9 @@ export class Reconciler {
       const r = o.resolved[type]?.result;
       return r?.kind === 'addresses' ? r.addresses.join(',') : undefined;
     };
-    const was = { A: previous?.addresses?.ipv4?.join(','), AAAA: previous?.addresses?.ipv6?.join(',') };
+    // An empty list means nothing was published yet: that is no change of the target.
+    const joined = (xs: string[] | undefined): string | undefined => (xs?.length ? xs.join(',') : undefined);
+    const was = { A: joined(previous?.addresses?.ipv4), AAAA: joined(previous?.addresses?.ipv6) };
     const changed = (['A', 'AAAA'] as const).some(
       (t) => now(t) !== undefined && was[t] !== undefined && now(t) !== was[t],
     );

@@ -157,14 +157,13 @@ export async function runController(opts: ControllerOptions, logger: Logger): Pr
     },
   });
 
-  const handler = async (key: string): Promise<{ requeueAfterMs?: number }> => {
+  const handler = async (key: string): Promise<{ requeueAfterMs?: number; failed?: boolean }> => {
     const started = performance.now();
     try {
       const result = await reconciler.reconcile(key);
-      metrics.observeReconcile(
-        result.requeueAfterMs !== undefined ? 'requeue' : 'success',
-        (performance.now() - started) / 1000,
-      );
+      // success: in sync for now (a TTL refresh is scheduled); requeue: something failed and is
+      // retried with backoff; error/terminal: the reconcile itself threw.
+      metrics.observeReconcile(result.failed ? 'requeue' : 'success', (performance.now() - started) / 1000);
       return result;
     } catch (err) {
       const terminal = err instanceof TerminalError;
@@ -265,7 +264,11 @@ function recordDrift(metrics: Metrics, namespace: string, name: string, o: Alias
   for (const type of ['A', 'AAAA'] as AddressType[]) {
     // Set for the pass that found the drift, even when it repaired it: the next look (a few
     // seconds after a write) clears it, so every hand edit shows up on the graph.
-    metrics.setZoneDrift(namespace, name, FAMILY_OF[type], o.drift?.types[type] === true);
+    if (!o.input.spec.addressFamilies.includes(FAMILY_OF[type])) continue;
+    const drifted = o.drift?.types[type] === true;
+    metrics.setZoneDrift(namespace, name, FAMILY_OF[type], drifted);
+    if (drifted && o.drift && o.drift.action !== 'none')
+      metrics.countZoneDrift(FAMILY_OF[type], o.drift.action);
     if (o.nameservers) {
       const perNs = new Map<string, boolean>();
       for (const [ns, v] of o.nameservers) if (type in v.types) perNs.set(ns, v.types[type] === true);

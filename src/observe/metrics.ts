@@ -81,6 +81,7 @@ export interface Metrics {
   readonly resolverCacheMisses: Counter;
   readonly resolverQueries: Counter;
   readonly targetDrift: Counter;
+  readonly zoneDriftDetected: Counter<'family' | 'action'>;
   readonly zoneDrift: Gauge<AliasLabels | 'family'>;
   readonly zoneDriftNameserver: Gauge<AliasLabels | 'family' | 'nameserver'>;
   readonly outOfSync: Gauge<AliasLabels>;
@@ -115,6 +116,8 @@ export interface Metrics {
   bindResolverStats(stats: Readonly<ResolverStats>): void;
   /** Counts one change of a target's addresses that led to a write. */
   countTargetDrift(): void;
+  /** Counts one detection of zone drift and what was done: repair, report or fight. */
+  countZoneDrift(family: Family | AddressType, action: 'repair' | 'report' | 'fight'): void;
   /** 1 when the backend serves something other than what was written for this alias and family. */
   setZoneDrift(namespace: string, alias: string, family: Family | AddressType, drifted: boolean): void;
   /**
@@ -227,6 +230,14 @@ export function createMetrics(registry: Registry = new Registry(), options: Metr
     help: "Changes of a target's addresses that led to a write (expected drift).",
     registers,
   });
+  const zoneDriftDetected = new Counter({
+    name: name('zone_drift_detected_total'),
+    help: 'Zone drift found on a refresh (the backend served something other than what was written), by family and by what was done: repair, report or fight.',
+    labelNames: ['family', 'action'],
+    registers,
+  });
+  for (const family of FAMILIES)
+    for (const action of ['repair', 'report', 'fight']) zoneDriftDetected.inc({ family, action }, 0);
   const zoneDrift = new Gauge({
     name: name('zone_drift'),
     help: 'Is 1 while the backend serves something other than what the controller wrote for the alias and family.',
@@ -349,6 +360,7 @@ export function createMetrics(registry: Registry = new Registry(), options: Metr
     resolverCacheMisses,
     resolverQueries,
     targetDrift,
+    zoneDriftDetected,
     zoneDrift,
     zoneDriftNameserver,
     outOfSync,
@@ -386,6 +398,9 @@ export function createMetrics(registry: Registry = new Registry(), options: Metr
     },
     countTargetDrift() {
       targetDrift.inc();
+    },
+    countZoneDrift(family, action) {
+      zoneDriftDetected.inc({ family: familyLabel(family), action });
     },
     setZoneDrift(namespace, alias, family, drifted) {
       zoneDrift.set({ namespace, alias, family: familyLabel(family) }, drifted ? 1 : 0);

@@ -234,7 +234,7 @@ allow:
     expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
     expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    expect(text).toMatch(/apexalias_reconcile_total\{result="requeue"\} [1-9]/);
+    expect(text).toMatch(/apexalias_reconcile_total\{result="success"\} [1-9]/);
     expect(text).toMatch(/apexalias_update_messages_total\{backend="bind"\} [1-9]/);
   });
 });
