@@ -30,6 +30,16 @@ build_kube_apiserver() {
   echo "$K8S" > "$BIN/kube-apiserver.version"
 }
 
+# kubectl only when the machine has none: built from the same module as kube-apiserver.
+build_kubectl() {
+  command -v kubectl >/dev/null && { log "kubectl found on PATH"; return; }
+  need kubectl "$K8S" || { log "kubectl $K8S cached in $BIN"; return; }
+  command -v go >/dev/null || { log "Go is required to build kubectl (install Go 1.26+)"; exit 1; }
+  log "building kubectl $K8S (cold: a few minutes)"
+  go build -trimpath -ldflags="-s -w" -o "$BIN/kubectl" k8s.io/kubernetes/cmd/kubectl
+  echo "$K8S" > "$BIN/kubectl.version"
+}
+
 build_etcd() {
   need etcd "$ETCD" || { log "etcd $ETCD cached in $BIN"; return; }
   command -v go >/dev/null || { log "Go is required to build etcd (install Go 1.26+)"; exit 1; }
@@ -62,6 +72,7 @@ case "${1:-all}" in
   kube-apiserver) build_kube_apiserver ;;
   etcd) build_etcd ;;
   helm) build_helm ;;
-  all) build_etcd; build_kube_apiserver; build_helm ;;
-  *) echo "usage: $0 [kube-apiserver|etcd|helm|external-dns|all]" >&2; exit 2 ;;
+  kubectl) build_kubectl ;;
+  all) build_etcd; build_kube_apiserver; build_kubectl; build_helm ;;
+  *) echo "usage: $0 [kube-apiserver|etcd|kubectl|helm|external-dns|all]" >&2; exit 2 ;;
 esac

@@ -5,7 +5,7 @@
  * delete them), no ServiceAccount appears on its own, and nothing is garbage-collected.
  */
 import fs from 'node:fs/promises';
-import { accessSync, constants as fsConstants } from 'node:fs';
+import { accessSync, constants as fsConstants, existsSync } from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
@@ -209,7 +209,12 @@ export async function startKube(opts: StartKubeOptions = {}): Promise<KubeCluste
   const started = performance.now();
   requireKubeBinary('etcd');
   requireKubeBinary('kube-apiserver');
-  const kubectlBin = requireBinary('kubectl', 'kubectl');
+  // The machine's kubectl when it has one; otherwise the one tools/build.sh builds from the same
+  // Kubernetes module as the API server.
+  const cachedKubectl = path.join(kubeBinDir(), 'kubectl');
+  const kubectlBin = existsSync(cachedKubectl)
+    ? cachedKubectl
+    : requireBinary('kubectl', 'kubectl (or run tools/build.sh)');
   const pki = await kubePki();
   const tls = await tlsMaterial(pki);
   const dir = await makeServerDir('kube');
