@@ -759,8 +759,8 @@ ${body}
   ${peerDetail.observedGenerationSet}/${NAMES} DNSEndpoints, one API write each, before writing DNS
   (see "1st UPDATE after"). With external-dns's default client limit (5 QPS, burst 10) those
   ${NAMES} status writes alone take about ${Math.max(0, (NAMES - 10) / 5).toFixed(0)} s; measure that with \`--peer-kube-qps default\`.
-  It creates every A record first and the TXT registry records after them, and its UPDATEs carry
-  no prerequisites.
+  It creates every A record first and the TXT registry records (TTL 0) after them, and its
+  UPDATEs carry no prerequisites.
   Warnings/errors logged by external-dns over all runs: ${allPeer.reduce((a, d) => a + d.warnings, 0)} / ${allPeer.reduce((a, d) => a + d.errors, 0)}.
 - apexalias sync reads ${NAMES} manifest files (one alias each), resolves ${Math.min(TARGETS, NAMES)} targets and writes
   one A record and one TXT ownership marker per name; "RRs added" counts the RRs of its UPDATE
