@@ -1,5 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { syncAliases } from '../engine/sync.ts';
+import { publishedAfter } from '../engine/published.ts';
+import { RepairLimiter } from '../drift/zone.ts';
 import type { AliasInput, AliasOutcome } from '../engine/types.ts';
 import type { Logger } from '../observe/logger.ts';
 import { loadManifests } from '../sources/files.ts';
@@ -59,6 +61,7 @@ async function pass(
   opts: SyncOptions,
   logger: Logger,
   failures: Map<string, number>,
+  repairs?: RepairLimiter,
 ): Promise<AliasOutcome[]> {
   const progress = new Progress(inputs.length, logger);
   const { outcomes, summary } = await syncAliases(inputs, {
@@ -71,6 +74,7 @@ async function pass(
     random: Math.random,
     dryRun: opts.dryRun,
     failures,
+    repairs,
     onProgress: (phase, done, total) => progress.update(phase, done, total),
   });
   progress.done();
@@ -107,12 +111,21 @@ async function watch(
   process.once('SIGTERM', onSignal);
   const failures = new Map<string, number>();
   const due = new Map(inputs.map((i) => [`${i.namespace}/${i.name}`, 0]));
+  // Watch mode remembers what it published, so that the next pass can tell a hand edit (zone
+  // drift, rule 7: repaired, or only logged under driftPolicy Report) from a moving target.
+  const published = new Map<string, AliasInput['lastKnownGood']>();
+  const repairs = new RepairLimiter();
   try {
     while (!stop.signal.aborted) {
       const now = Date.now();
-      const batch = inputs.filter((i) => (due.get(`${i.namespace}/${i.name}`) ?? 0) <= now);
+      const batch = inputs
+        .filter((i) => (due.get(`${i.namespace}/${i.name}`) ?? 0) <= now)
+        .map((i) => ({ ...i, lastKnownGood: published.get(`${i.namespace}/${i.name}`) }));
       if (batch.length) {
-        for (const o of await pass(batch, runtime, opts, logger, failures)) due.set(o.key, o.refreshAt);
+        for (const o of await pass(batch, runtime, opts, logger, failures, repairs)) {
+          due.set(o.key, o.refreshAt);
+          published.set(o.key, publishedAfter(o, o.input.lastKnownGood ?? {}));
+        }
       }
       const next = Math.min(...due.values());
       const wait = Math.max(250, next - Date.now());

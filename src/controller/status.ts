@@ -1,5 +1,6 @@
 import type { ApexAliasStatus, Condition } from '../api/schema.ts';
 import type { AliasOutcome } from '../engine/types.ts';
+import { publishedAfter } from '../engine/published.ts';
 import type { AddressRRset, AddressType } from '../plan/types.ts';
 
 export type ConditionType = 'Ready' | 'Resolved' | 'Synced' | 'InSync';
@@ -185,15 +186,7 @@ export function publishedRRsets(
   o: AliasOutcome,
   previous: ApexAliasStatus | undefined,
 ): Partial<Record<AddressType, AddressRRset>> {
-  const out: Partial<Record<AddressType, AddressRRset>> = {};
-  const before = lastKnownGood(previous);
-  for (const type of ['A', 'AAAA'] as AddressType[]) {
-    const action = o.desired?.[type];
-    if (action?.action === 'write' && (o.written || o.verdict?.kind === 'noop')) out[type] = action.rrset;
-    else if (action?.action === 'remove' && o.written) continue;
-    else if (before[type]) out[type] = before[type];
-  }
-  return out;
+  return publishedAfter(o, lastKnownGood(previous));
 }
 
 /** Reads the RRsets written last back from a status, to restore while lookups fail (rule 4). */

@@ -70,6 +70,12 @@ describe('apexalias sync --watch (rule 5: refresh as the TTL runs out)', () => {
       upstream.setAddresses('lb.demo.test', 'A', ['192.0.2.2'], 1);
       expect(await eventually(() => serves('192.0.2.2')), stderr).toBe(true);
       expect(await serves('192.0.2.1')).toBe(false);
+      // A hand edit of the zone file is zone drift: logged and repaired on the next pass (rule 7).
+      const text = await readFile(zoneFile, 'utf8');
+      await writeFile(zoneFile, text.replace('192.0.2.2', '203.0.113.99'));
+      expect(await eventually(() => serves('192.0.2.2')), stderr).toBe(true);
+      expect(await serves('203.0.113.99')).toBe(false);
+      expect(stderr).toContain('zone drift: repairing');
     } finally {
       child.kill('SIGTERM');
     }
