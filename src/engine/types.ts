@@ -4,6 +4,7 @@ import type {
   AddressType,
   AliasPolicy,
   CurrentRecords,
+  NameChange,
   DesiredState,
   DiffResult,
   Family,
@@ -87,4 +88,10 @@ export interface SyncSummary {
   /** RRs carried by those writes. */
   records: number;
   lookups: number;
+}
+
+/** One planned change and the alias it belongs to. */
+export interface PlannedChange {
+  outcome: AliasOutcome;
+  change: NameChange;
 }
