@@ -1,13 +1,12 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestAuthServer } from '../harness/authserver.ts';
-import { startBind } from '../harness/bind.ts';
+import type { TestAuthServer } from '../harness/authserver.ts';
 import type { BindServer } from '../harness/bind.ts';
 import { startController, waitFor } from '../harness/controller.ts';
 import type { ControllerProcess } from '../harness/controller.ts';
-import { startKube } from '../harness/kube.ts';
+import { applyAlias, startKubeAndBind, writeControllerConfig } from '../harness/controller-env.ts';
 import type { KubeCluster } from '../harness/kube.ts';
 
 const ZONE = 'example.test';
@@ -23,38 +22,15 @@ describe('two controller replicas with leader election', () => {
   const leading = (c: ControllerProcess): boolean =>
     c.logs().some((l) => l.message === 'leading: reconciling');
   const served = async (name: string): Promise<string> => (await bind.dig(name, 'A')).answers.sort().join();
-  const apply = async (name: string, target: string): Promise<void> => {
-    const r = await kube.kubectl(['apply', '-f', '-'], {
-      input: JSON.stringify({
-        apiVersion: 'dns.apexalias.io/v1alpha1',
-        kind: 'ApexAlias',
-        metadata: { name, namespace: 'default' },
-        spec: { zone: ZONE, name, target, addressFamilies: ['IPv4'] },
-      }),
-    });
-    if (r.code !== 0) throw new Error(r.stderr);
-  };
+  const apply = (name: string, target: string): Promise<void> =>
+    applyAlias(kube, name, { zone: ZONE, name, target, addressFamilies: ['IPv4'] });
 
   beforeAll(async () => {
-    [kube, bind, upstream] = await Promise.all([
-      startKube(),
-      startBind({ zones: [{ name: ZONE }] }),
-      TestAuthServer.start(),
-    ]);
+    ({ kube, bind, upstream } = await startKubeAndBind(ZONE));
     upstream.setAddresses('a.demo.test', 'A', ['192.0.2.1'], 60);
     upstream.setAddresses('b.demo.test', 'A', ['192.0.2.2'], 60);
     dir = await mkdtemp(join(tmpdir(), 'apexalias-leader-'));
-    const key = bind.keys[0]!;
-    await writeFile(join(dir, 'secret'), key.secret);
-    await writeFile(
-      join(dir, 'config.yaml'),
-      `ownerId: ha
-resolver: { servers: ["127.0.0.1:${upstream.endpoint.port}"], timeoutMs: 500 }
-backends:
-  - { name: bind, type: rfc2136, server: "127.0.0.1:${bind.port}", zones: [${ZONE}],
-      tsig: { keyName: ${key.name}, algorithm: ${key.algorithm}, secretFile: secret } }
-`,
-    );
+    const config = await writeControllerConfig(dir, { ownerId: 'ha', upstream, server: bind, zones: [ZONE] });
     const lease = [
       '--lease-namespace',
       'default',
@@ -67,7 +43,7 @@ backends:
     ];
     replicas = ['replica-a', 'replica-b'].map((identity) =>
       startController({
-        config: join(dir, 'config.yaml'),
+        config,
         kubeconfig: kube.kubeconfig,
         identity,
         extra: lease,

@@ -1,22 +1,24 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestAuthServer } from '../harness/authserver.ts';
-import { startBind } from '../harness/bind.ts';
+import type { ApexAliasSpecInput } from '../../src/api/schema.ts';
+import type { TestAuthServer } from '../harness/authserver.ts';
 import type { BindServer } from '../harness/bind.ts';
 import { startController, waitFor } from '../harness/controller.ts';
 import type { ControllerProcess } from '../harness/controller.ts';
-import { startKube } from '../harness/kube.ts';
+import {
+  aliasCondition,
+  aliasEventReasons,
+  aliasStatus,
+  applyAlias,
+  startKubeAndBind,
+  writeControllerConfig,
+  writeDebugLogs,
+} from '../harness/controller-env.ts';
 import type { KubeCluster } from '../harness/kube.ts';
 
 const ZONE = 'example.test';
-
-interface Status {
-  conditions?: Array<{ type: string; status: string; reason: string; message: string }>;
-  addresses?: { ipv4?: string[]; ipv6?: string[] };
-  observedGeneration?: number;
-}
 
 describe('apexalias controller against a real kube-apiserver and BIND', () => {
   let kube: KubeCluster;
@@ -26,27 +28,11 @@ describe('apexalias controller against a real kube-apiserver and BIND', () => {
   let config: string;
   let controller: ControllerProcess;
 
-  const apply = async (name: string, spec: Record<string, unknown>, namespace = 'default'): Promise<void> => {
-    const manifest = JSON.stringify({
-      apiVersion: 'dns.apexalias.io/v1alpha1',
-      kind: 'ApexAlias',
-      metadata: { name, namespace },
-      spec: { zone: ZONE, target: 'lb.demo.test', ...spec },
-    });
-    const r = await kube.kubectl(['apply', '-f', '-'], { input: manifest });
-    if (r.code !== 0) throw new Error(`kubectl apply failed: ${r.stderr}`);
-  };
-  const status = async (name: string, namespace = 'default'): Promise<Status | undefined> => {
-    const r = await kube.kubectl(['get', 'apexalias', name, '-n', namespace, '-o', 'json']);
-    if (r.code !== 0) return undefined;
-    return (JSON.parse(r.stdout) as { status?: Status }).status;
-  };
-  const condition = async (
-    name: string,
-    type: string,
-    namespace = 'default',
-  ): Promise<{ status: string; reason: string } | undefined> =>
-    (await status(name, namespace))?.conditions?.find((c) => c.type === type);
+  const apply = (name: string, spec: Partial<ApexAliasSpecInput>, namespace = 'default'): Promise<void> =>
+    applyAlias(kube, name, { zone: ZONE, target: 'lb.demo.test', ...spec }, { namespace });
+  const status = (name: string) => aliasStatus(kube, name);
+  const condition = (name: string, type: string, namespace = 'default') =>
+    aliasCondition(kube, name, type, namespace);
   const served = async (name: string, type = 'A'): Promise<string[]> =>
     (await bind.dig(name, type)).answers.sort();
   const until = <T>(what: string, check: () => Promise<T | undefined | false>): Promise<T> =>
@@ -56,30 +42,20 @@ describe('apexalias controller against a real kube-apiserver and BIND', () => {
     });
 
   beforeAll(async () => {
-    [kube, bind, upstream] = await Promise.all([
-      startKube(),
-      startBind({ zones: [{ name: ZONE }] }),
-      TestAuthServer.start(),
-    ]);
+    ({ kube, bind, upstream } = await startKubeAndBind(ZONE));
     upstream.setAddresses('lb.demo.test', 'A', ['192.0.2.1'], 30);
     upstream.setAddresses('lb.demo.test', 'AAAA', ['2001:db8::1'], 30);
     upstream.setAddresses('other.demo.test', 'A', ['198.51.100.7'], 30);
     dir = await mkdtemp(join(tmpdir(), 'apexalias-ctl-'));
-    const key = bind.keys[0]!;
-    await writeFile(join(dir, 'secret'), key.secret);
-    config = join(dir, 'config.yaml');
-    await writeFile(
-      config,
-      `ownerId: ctl
-resolver: { servers: ["127.0.0.1:${upstream.endpoint.port}"], timeoutMs: 500, attempts: 2 }
-refresh: { minSeconds: 1, maxSeconds: 3600, jitter: 0.1 }
-backends:
-  - { name: bind, type: rfc2136, server: "127.0.0.1:${bind.port}", zones: [${ZONE}],
-      tsig: { keyName: ${key.name}, algorithm: ${key.algorithm}, secretFile: secret } }
-allow:
-  - { namespaces: [default], zones: [${ZONE}] }
-`,
-    );
+    config = await writeControllerConfig(dir, {
+      ownerId: 'ctl',
+      upstream,
+      attempts: 2,
+      refresh: { minSeconds: 1, maxSeconds: 3600, jitter: 0.1 },
+      server: bind,
+      zones: [ZONE],
+      allow: [{ namespaces: ['default'], zones: [ZONE] }],
+    });
     const ns = await kube.kubectl(['create', 'namespace', 'outsider']);
     if (ns.code !== 0) throw new Error(ns.stderr);
     controller = startController({
@@ -92,14 +68,7 @@ allow:
   }, 120_000);
 
   afterAll(async () => {
-    if (process.env.APEXALIAS_DEBUG_LOGS)
-      await writeFile(
-        process.env.APEXALIAS_DEBUG_LOGS,
-        controller
-          ?.logs()
-          .map((l) => JSON.stringify(l))
-          .join('\n') ?? '',
-      );
+    await writeDebugLogs(controller);
     await controller?.stop();
     await Promise.all([kube?.stop(), bind?.stop(), upstream?.stop()]);
     if (dir) await rm(dir, { recursive: true, force: true });
@@ -136,7 +105,7 @@ allow:
   });
 
   it('records Events for writes', async () => {
-    const events = await until(
+    const reasons = await until(
       `an Event for apex (${JSON.stringify(
         controller
           .logs()
@@ -144,16 +113,12 @@ allow:
           .slice(0, 2),
       )})`,
       async () => {
-        const r = await kube.kubectl(['get', 'events.events.k8s.io', '-o', 'json']);
-        const items = (
-          JSON.parse(r.stdout) as { items: Array<{ reason: string; regarding: { name: string } }> }
-        ).items;
-        const mine = items.filter((e) => e.regarding.name === 'apex');
+        const mine = await aliasEventReasons(kube, 'apex');
         return mine.length ? mine : undefined;
       },
     );
     expect(
-      events.map((e) => e.reason),
+      reasons,
       JSON.stringify(controller.logs().filter((l) => String(l.message).includes('Event'))),
     ).toContain('RecordsUpdated');
   });

@@ -1,15 +1,21 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestAuthServer } from '../harness/authserver.ts';
-import { startBind } from '../harness/bind.ts';
+import type { ApexAliasSpecInput } from '../../src/api/schema.ts';
+import type { TestAuthServer } from '../harness/authserver.ts';
 import type { BindServer } from '../harness/bind.ts';
 import { startController, waitFor } from '../harness/controller.ts';
 import type { ControllerProcess } from '../harness/controller.ts';
-import { startKube } from '../harness/kube.ts';
+import {
+  aliasCondition,
+  aliasEventReasons,
+  applyAlias,
+  startKubeAndBindSecondaries,
+  writeControllerConfig,
+  writeDebugLogs,
+} from '../harness/controller-env.ts';
 import type { KubeCluster } from '../harness/kube.ts';
-import { freePort } from '../harness/ports.ts';
 
 const ZONE = 'example.test';
 
@@ -26,65 +32,28 @@ describe('zone drift and per-nameserver drift, controller mode', () => {
   let controller: ControllerProcess;
   let dir: string;
 
-  const apply = async (name: string, spec: Record<string, unknown>): Promise<void> => {
-    const r = await kube.kubectl(['apply', '-f', '-'], {
-      input: JSON.stringify({
-        apiVersion: 'dns.apexalias.io/v1alpha1',
-        kind: 'ApexAlias',
-        metadata: { name, namespace: 'default' },
-        spec: { zone: ZONE, name, target: 'lb.demo.test', addressFamilies: ['IPv4'], ...spec },
-      }),
-    });
-    if (r.code !== 0) throw new Error(r.stderr);
-  };
-  const inSync = async (
-    name: string,
-  ): Promise<{ status: string; reason: string; message: string } | undefined> => {
-    const r = await kube.kubectl(['get', 'apexalias', name, '-o', 'json']);
-    const s = JSON.parse(r.stdout) as {
-      status?: { conditions?: Array<{ type: string; status: string; reason: string; message: string }> };
-    };
-    return s.status?.conditions?.find((c) => c.type === 'InSync');
-  };
+  const apply = (name: string, spec: Partial<ApexAliasSpecInput>): Promise<void> =>
+    applyAlias(kube, name, { zone: ZONE, name, target: 'lb.demo.test', addressFamilies: ['IPv4'], ...spec });
+  const inSync = (name: string) => aliasCondition(kube, name, 'InSync');
   const metric = async (pattern: RegExp): Promise<string[]> => {
     const text = await (await fetch(`http://127.0.0.1:${await controller.port()}/metrics`)).text();
     return text.split('\n').filter((l) => pattern.test(l));
   };
 
   beforeAll(async () => {
-    const [primaryPort, freshPort] = [await freePort(), await freePort()];
-    primary = await startBind({
-      zones: [{ name: ZONE }],
-      port: primaryPort,
-      alsoNotify: [{ host: '127.0.0.1', port: freshPort }],
-    });
-    const secondaryOf = { host: '127.0.0.1', port: primaryPort, zones: [ZONE] };
-    [fresh, stale, kube, upstream] = await Promise.all([
-      startBind({ zones: [], port: freshPort, secondaryOf }),
-      startBind({ zones: [], secondaryOf }),
-      startKube(),
-      TestAuthServer.start(),
-    ]);
+    ({ kube, primary, fresh, stale, upstream } = await startKubeAndBindSecondaries(ZONE));
     upstream.setAddresses('lb.demo.test', 'A', ['192.0.2.1'], 2);
     dir = await mkdtemp(join(tmpdir(), 'apexalias-drift-'));
-    const key = primary.keys[0]!;
-    await writeFile(join(dir, 'secret'), key.secret);
-    await writeFile(
-      join(dir, 'config.yaml'),
-      `ownerId: drift
-resolver: { servers: ["127.0.0.1:${upstream.endpoint.port}"], timeoutMs: 500 }
-refresh: { minSeconds: 1, maxSeconds: 60, jitter: 0.1 }
-backends:
-  - name: bind
-    type: rfc2136
-    server: "127.0.0.1:${primary.port}"
-    zones: [${ZONE}]
-    nameservers: ["127.0.0.1:${primary.port}", "127.0.0.1:${fresh.port}", "127.0.0.1:${stale.port}"]
-    tsig: { keyName: ${key.name}, algorithm: ${key.algorithm}, secretFile: secret }
-`,
-    );
+    const config = await writeControllerConfig(dir, {
+      ownerId: 'drift',
+      upstream,
+      refresh: { minSeconds: 1, maxSeconds: 60, jitter: 0.1 },
+      server: primary,
+      zones: [ZONE],
+      nameservers: [primary, fresh, stale],
+    });
     controller = startController({
-      config: join(dir, 'config.yaml'),
+      config,
       kubeconfig: kube.kubeconfig,
       identity: 'drift',
       extra: ['--no-leader-elect'],
@@ -93,14 +62,7 @@ backends:
   }, 120_000);
 
   afterAll(async () => {
-    if (process.env.APEXALIAS_DEBUG_LOGS)
-      await writeFile(
-        process.env.APEXALIAS_DEBUG_LOGS,
-        controller
-          ?.logs()
-          .map((l) => JSON.stringify(l))
-          .join('\n') ?? '',
-      );
+    await writeDebugLogs(controller);
     await controller?.stop();
     await Promise.all([kube?.stop(), primary?.stop(), fresh?.stop(), stale?.stop(), upstream?.stop()]);
     if (dir) await rm(dir, { recursive: true, force: true });
@@ -146,15 +108,9 @@ backends:
       (await primary.dig(`edited.${ZONE}`, 'A')).answers.join() === '192.0.2.1' ? true : undefined,
     );
     // Events are recorded asynchronously, after the write.
-    await waitFor('a DriftRepaired Event', async () => {
-      const events = await kube.kubectl(['get', 'events.events.k8s.io', '-o', 'json']);
-      const reasons = (
-        JSON.parse(events.stdout) as { items: Array<{ reason: string; regarding: { name: string } }> }
-      ).items
-        .filter((e) => e.regarding.name === 'edited')
-        .map((e) => e.reason);
-      return reasons.includes('DriftRepaired') ? true : undefined;
-    });
+    await waitFor('a DriftRepaired Event', async () =>
+      (await aliasEventReasons(kube, 'edited')).includes('DriftRepaired') ? true : undefined,
+    );
   });
 
   it('driftPolicy Report leaves the hand edit in place and reports it', async () => {

@@ -17,14 +17,18 @@ import { buildDashboard } from '../../dashboards/apexalias.ts';
 import { dashboardPanels, dashboardQueries, panelTargets } from '../../dashboards/queries.ts';
 import type { DumpPanel, PanelDump } from '../../scripts/render-panels.ts';
 import { renderPanels, writeDump } from '../../scripts/render-panels.ts';
-import { TestAuthServer } from '../harness/authserver.ts';
-import { startBind } from '../harness/bind.ts';
+import type { ApexAliasSpecInput } from '../../src/api/schema.ts';
+import type { TestAuthServer } from '../harness/authserver.ts';
 import type { BindServer } from '../harness/bind.ts';
 import { startController, waitFor } from '../harness/controller.ts';
 import type { ControllerProcess } from '../harness/controller.ts';
-import { startKube } from '../harness/kube.ts';
+import {
+  applyAlias,
+  startKubeAndBindSecondaries,
+  writeControllerConfig,
+  writeDebugLogs,
+} from '../harness/controller-env.ts';
 import type { KubeCluster } from '../harness/kube.ts';
-import { freePort } from '../harness/ports.ts';
 import { requireBinary, runCommand } from '../harness/process.ts';
 import { startPrometheus } from '../harness/prometheus.ts';
 import type { PrometheusServer } from '../harness/prometheus.ts';
@@ -78,17 +82,8 @@ describe('a real Prometheus scraping the controller (issue 7 proof)', () => {
   const timings: Record<string, number> = {};
 
   const nameserver = (s: BindServer): string => `127.0.0.1:${s.port}`;
-  const apply = async (name: string, spec: Record<string, unknown>): Promise<void> => {
-    const r = await kube.kubectl(['apply', '-f', '-'], {
-      input: JSON.stringify({
-        apiVersion: 'dns.apexalias.io/v1alpha1',
-        kind: 'ApexAlias',
-        metadata: { name, namespace: 'default' },
-        spec: { zone: ZONE, name, target: 'lb.demo.test', addressFamilies: ['IPv4'], ...spec },
-      }),
-    });
-    if (r.code !== 0) throw new Error(r.stderr);
-  };
+  const apply = (name: string, spec: Partial<ApexAliasSpecInput>): Promise<void> =>
+    applyAlias(kube, name, { zone: ZONE, name, target: 'lb.demo.test', addressFamilies: ['IPv4'], ...spec });
   /** The value of a single-series instant query, or undefined when it returns nothing. */
   const value = async (expr: string): Promise<string | undefined> => {
     const result = await prom.query(expr);
@@ -204,48 +199,24 @@ describe('a real Prometheus scraping the controller (issue 7 proof)', () => {
   };
 
   beforeAll(async () => {
-    const [primaryPort, freshPort] = [await freePort(), await freePort()];
-    primary = await startBind({
-      zones: [{ name: ZONE }],
-      port: primaryPort,
-      alsoNotify: [{ host: '127.0.0.1', port: freshPort }],
-    });
-    const secondaryOf = { host: '127.0.0.1', port: primaryPort, zones: [ZONE] };
-    [fresh, stale, kube, upstream] = await Promise.all([
-      startBind({ zones: [], port: freshPort, secondaryOf }),
-      // No NOTIFY reaches this one and its SOA refresh is an hour: it stays at the first transfer.
-      startBind({ zones: [], secondaryOf }),
-      startKube(),
-      TestAuthServer.start(),
-    ]);
+    // No NOTIFY reaches `stale` and its SOA refresh is an hour: it stays at the first transfer.
+    ({ kube, primary, fresh, stale, upstream } = await startKubeAndBindSecondaries(ZONE));
     upstream.setAddresses('lb.demo.test', 'A', ['192.0.2.1'], 2);
     upstream.setAddresses('flaky.demo.test', 'A', ['192.0.2.20'], 2);
     upstream.setAddresses('elsewhere.demo.test', 'A', ['192.0.2.30'], 2);
     dir = await mkdtemp(join(tmpdir(), 'apexalias-prom-e2e-'));
-    const key = primary.keys[0]!;
-    await writeFile(join(dir, 'secret'), key.secret);
-    await writeFile(
-      join(dir, 'config.yaml'),
-      `ownerId: prom-e2e
-resolver: { servers: ["127.0.0.1:${upstream.endpoint.port}"], timeoutMs: 500 }
-refresh: { minSeconds: 1, maxSeconds: 60, jitter: 0.1 }
-backends:
-  - name: bind
-    type: rfc2136
-    server: "127.0.0.1:${primary.port}"
-    zones: [${ZONE}]
-    nameservers: ["${nameserver(primary)}", "${nameserver(fresh)}", "${nameserver(stale)}"]
-    tsig: { keyName: ${key.name}, algorithm: ${key.algorithm}, secretFile: secret }
-  # A real misconfiguration: pointed at a server that is not the primary of ${REFUSED_ZONE}.
-  - name: refusing
-    type: rfc2136
-    server: "127.0.0.1:${primary.port}"
-    zones: [${REFUSED_ZONE}]
-    tsig: { keyName: ${key.name}, algorithm: ${key.algorithm}, secretFile: secret }
-`,
-    );
+    const config = await writeControllerConfig(dir, {
+      ownerId: 'prom-e2e',
+      upstream,
+      refresh: { minSeconds: 1, maxSeconds: 60, jitter: 0.1 },
+      server: primary,
+      zones: [ZONE],
+      nameservers: [primary, fresh, stale],
+      // A real misconfiguration: pointed at a server that is not the primary of REFUSED_ZONE.
+      extraBackends: [{ name: 'refusing', zones: [REFUSED_ZONE] }],
+    });
     controller = startController({
-      config: join(dir, 'config.yaml'),
+      config,
       kubeconfig: kube.kubeconfig,
       identity: 'prom-e2e',
       extra: ['--no-leader-elect'],
@@ -269,14 +240,7 @@ backends:
   }, 120_000);
 
   afterAll(async () => {
-    if (process.env.APEXALIAS_DEBUG_LOGS)
-      await writeFile(
-        process.env.APEXALIAS_DEBUG_LOGS,
-        controller
-          ?.logs()
-          .map((l) => JSON.stringify(l))
-          .join('\n') ?? '',
-      );
+    await writeDebugLogs(controller);
     await prom?.stop();
     await controller?.stop();
     await Promise.all([kube?.stop(), primary?.stop(), fresh?.stop(), stale?.stop(), upstream?.stop()]);

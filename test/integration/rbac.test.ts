@@ -12,13 +12,17 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 
-import { TestAuthServer } from '../harness/authserver.ts';
-import { startBind } from '../harness/bind.ts';
+import type { TestAuthServer } from '../harness/authserver.ts';
 import type { BindServer } from '../harness/bind.ts';
 import { startController, waitFor } from '../harness/controller.ts';
 import type { ControllerProcess } from '../harness/controller.ts';
+import {
+  aliasCondition,
+  aliasEventReasons,
+  applyAlias,
+  startKubeAndBind,
+} from '../harness/controller-env.ts';
 import { CHART_DIR, mustHelm } from '../harness/helm.ts';
-import { startKube } from '../harness/kube.ts';
 import type { KubeCluster } from '../harness/kube.ts';
 
 const ZONE = 'example.test';
@@ -29,12 +33,6 @@ const AS = `--as=system:serviceaccount:${NS}:${SA}`;
 const IDENTITY = 'apexalias-6d5f8b7c9-x2x4q';
 /** Where the chart mounts Secrets; the test puts the same files under its temp dir instead. */
 const SECRET_MOUNT = '/etc/apexalias/secrets/';
-
-interface Condition {
-  type: string;
-  status: string;
-  reason: string;
-}
 
 describe('the chart’s ServiceAccount and RBAC run the controller, and nothing more', () => {
   let kube: KubeCluster;
@@ -50,12 +48,6 @@ describe('the chart’s ServiceAccount and RBAC run the controller, and nothing 
   };
   const served = async (name: string, type = 'A'): Promise<string[]> =>
     (await bind.dig(name, type)).answers.sort();
-  const readyOf = async (name: string): Promise<Condition | undefined> => {
-    const r = await kube.kubectl(['get', 'apexalias', name, '-n', 'default', '-o', 'json']);
-    if (r.code !== 0) return undefined;
-    const obj = JSON.parse(r.stdout) as { status?: { conditions?: Condition[] } };
-    return obj.status?.conditions?.find((c) => c.type === 'Ready');
-  };
   /** `kubectl auth can-i … --as=<the chart's ServiceAccount>`: true for "yes". */
   const can = async (...args: string[]): Promise<boolean> => {
     const r = await kube.kubectl(['auth', 'can-i', ...args, AS]);
@@ -64,11 +56,7 @@ describe('the chart’s ServiceAccount and RBAC run the controller, and nothing 
   };
 
   beforeAll(async () => {
-    [kube, bind, upstream] = await Promise.all([
-      startKube(),
-      startBind({ zones: [{ name: ZONE }] }),
-      TestAuthServer.start(),
-    ]);
+    ({ kube, bind, upstream } = await startKubeAndBind(ZONE));
     upstream.setAddresses('lb.demo.test', 'A', ['192.0.2.1'], 30);
     upstream.setAddresses('lb.demo.test', 'AAAA', ['2001:db8::1'], 30);
     dir = await mkdtemp(join(tmpdir(), 'apexalias-rbac-'));
@@ -148,30 +136,18 @@ describe('the chart’s ServiceAccount and RBAC run the controller, and nothing 
   });
 
   it('creating an alias writes its records into BIND, sets Ready=True and records an Event', async () => {
-    await must(
-      ['apply', '-f', '-'],
-      JSON.stringify({
-        apiVersion: 'dns.apexalias.io/v1alpha1',
-        kind: 'ApexAlias',
-        metadata: { name: 'apex', namespace: 'default' },
-        spec: { zone: ZONE, target: 'lb.demo.test' },
-      }),
-    );
+    await applyAlias(kube, 'apex', { zone: ZONE, target: 'lb.demo.test' });
     await waitFor('A at the apex', async () =>
       (await served(ZONE)).join() === '192.0.2.1' ? true : undefined,
     );
     expect(await served(ZONE, 'AAAA')).toEqual(['2001:db8::1']);
     const ready = await waitFor('Ready=True', async () => {
-      const c = await readyOf('apex');
+      const c = await aliasCondition(kube, 'apex', 'Ready');
       return c?.status === 'True' ? c : undefined;
     });
     expect(ready.reason).toBe('Ready');
     const reasons = await waitFor('an Event about the alias', async () => {
-      const r = await kube.kubectl(['get', 'events.events.k8s.io', '-n', 'default', '-o', 'json']);
-      const items = (
-        JSON.parse(r.stdout) as { items: Array<{ reason: string; regarding: { name: string } }> }
-      ).items;
-      const mine = items.filter((e) => e.regarding.name === 'apex').map((e) => e.reason);
+      const mine = await aliasEventReasons(kube, 'apex');
       return mine.length > 0 ? mine : undefined;
     });
     expect(reasons).toContain('RecordsUpdated');
