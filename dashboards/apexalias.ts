@@ -211,7 +211,7 @@ const OVERVIEW: SectionSpec = {
       kind: 'timeseries',
       title: 'Reconciles by result',
       description:
-        'Reconciles per second by how they ended: success, error (retried with backoff), requeue, terminal (apexalias_reconcile_total).',
+        'Reconciles per second by how they ended: success (in sync until the next TTL refresh), requeue (a lookup or backend failure, retried with backoff), error (the reconcile threw, e.g. an API error), terminal (apexalias_reconcile_total).',
       unit: 'ops',
       width: 12,
       height: 8,

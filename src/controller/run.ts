@@ -183,29 +183,7 @@ export async function runController(opts: ControllerOptions, logger: Logger): Pr
       enqueue(`${alias.metadata.namespace ?? 'default'}/${alias.metadata.name}`);
   };
 
-  const servers: ObservabilityServer[] = [];
-  servers.push(
-    await startObservabilityServer({
-      host: opts.bindAddress,
-      port: opts.healthPort,
-      registry: metrics.registry,
-      ready: () => source.synced,
-      logger,
-    }),
-  );
-  if (opts.metricsPort !== opts.healthPort) {
-    servers.push(
-      await startObservabilityServer({
-        host: opts.bindAddress,
-        port: opts.metricsPort,
-        registry: metrics.registry,
-        ready: () => source.synced,
-        logger,
-      }),
-    );
-  }
-  logger.info('serving probes and metrics', { health: servers[0]!.port, metrics: servers.at(-1)!.port });
-
+  // Built before anything starts listening: the constructor validates the lease timings.
   let lost = false;
   const stop = new AbortController();
   const elector = opts.leaderElect
@@ -231,7 +209,30 @@ export async function runController(opts: ControllerOptions, logger: Logger): Pr
         onNewLeader: (holder) => logger.info('leader', { holder }),
       })
     : undefined;
-  // The elector is built first: it validates the lease timings before we wait on the API server.
+
+  const servers: ObservabilityServer[] = [];
+  servers.push(
+    await startObservabilityServer({
+      host: opts.bindAddress,
+      port: opts.healthPort,
+      registry: metrics.registry,
+      ready: () => source.synced,
+      logger,
+    }),
+  );
+  if (opts.metricsPort !== opts.healthPort) {
+    servers.push(
+      await startObservabilityServer({
+        host: opts.bindAddress,
+        port: opts.metricsPort,
+        registry: metrics.registry,
+        ready: () => source.synced,
+        logger,
+      }),
+    );
+  }
+  logger.info('serving probes and metrics', { health: servers[0]!.port, metrics: servers.at(-1)!.port });
+
   await source.start();
   logger.info('informer synced', { aliases: source.list().length, namespace: opts.namespace ?? '*' });
   if (elector) elector.start();

@@ -115,12 +115,13 @@ export function outcomeConditions(o: AliasOutcome, inSync: ConditionInput | unde
     };
   }
 
+  // Unknown until the backend was read after the write (or found already right).
   const sync: ConditionInput = inSync ?? {
     type: 'InSync',
-    status: synced.status === 'True' ? 'True' : 'Unknown',
-    reason: synced.status === 'True' ? 'Confirmed' : 'NotChecked',
+    status: 'Unknown',
+    reason: 'NotChecked',
     message:
-      synced.status === 'True' ? 'the backend holds what was written' : 'the records could not be written',
+      synced.status === 'True' ? 'not verified in the backend yet' : 'the records could not be written',
   };
 
   const notReady = [synced, resolved, sync].find((c) => c.status !== 'True');

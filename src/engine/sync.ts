@@ -252,7 +252,10 @@ function planOne(o: AliasOutcome, current: CurrentRecords, deps: SyncDeps): Alia
     const report = o.input.spec.driftPolicy === 'Report';
     const fight =
       !report && verdict.kind === 'change' && deps.repairs?.tryRepair(o.key, deps.now()) === false;
-    o.drift = { types: drift, action: report ? 'report' : fight ? 'fight' : 'repair' };
+    o.drift = {
+      types: drift,
+      action: report ? 'report' : verdict.kind !== 'change' ? 'none' : fight ? 'fight' : 'repair',
+    };
     log.warn(
       report
         ? 'zone drift reported (driftPolicy: Report)'

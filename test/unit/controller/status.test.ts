@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   addressesSummary,
+  inSyncCondition,
   lastKnownGood,
   outcomeConditions,
   reasonOf,
@@ -45,16 +46,28 @@ const byType = (cs: ReturnType<typeof outcomeConditions>): Record<string, string
   Object.fromEntries(cs.map((c) => [c.type, `${c.status}/${c.reason}`]));
 
 describe('status conditions', () => {
-  it('a written change is Ready', () => {
-    const cs = outcomeConditions(
-      base({ written: true, verdict: { kind: 'change', change: {} as never, reasons: ['A: created'] } }),
-      undefined,
-    );
-    expect(byType(cs)).toEqual({
+  it('a written change, read back, is Ready', () => {
+    const o = base({
+      written: true,
+      inSync: true,
+      verdict: { kind: 'change', change: {} as never, reasons: ['A: created'] },
+    });
+    expect(byType(outcomeConditions(o, inSyncCondition(o)))).toEqual({
       Ready: 'True/Ready',
       Resolved: 'True/Resolved',
       Synced: 'True/Written',
       InSync: 'True/Confirmed',
+    });
+  });
+
+  it('a write not yet read back is not confirmed', () => {
+    const o = base({
+      written: true,
+      verdict: { kind: 'change', change: {} as never, reasons: ['A: created'] },
+    });
+    expect(byType(outcomeConditions(o, inSyncCondition(o)))).toMatchObject({
+      Ready: 'False/NotChecked',
+      InSync: 'Unknown/NotChecked',
     });
   });
 
