@@ -5,37 +5,15 @@ import { dig } from './dig.ts';
 import { answersSoa, queryUdp } from './dnsquery.ts';
 import { freePort } from './ports.ts';
 import { requireBinary, startProcess } from './process.ts';
-import type { TestDnsServer, TestZone } from './server-common.ts';
+import type { StartServerOptions, TestDnsServer } from './server-common.ts';
 import { ADDRESS_IN_USE, makeServerDir, runNsupdate, withPortRetry, zoneFileText } from './server-common.ts';
 import type { TsigKey } from './tsig.ts';
 import { createTsigKey, writeBindKeyFile } from './tsig.ts';
 
 /** Options for {@link startBind}. */
-export interface StartBindOptions {
-  /** Zones this server is primary for. May be empty for a pure secondary. */
-  zones: TestZone[];
-  /** TSIG keys. Default: one random hmac-sha256 key named `ctl-key`. */
-  keys?: TsigKey[];
-  /** `key`: primaries accept updates signed with any of `keys` (the default); `none`: no updates. */
-  allowUpdate?: 'key' | 'none';
-  /**
-   * Also act as a secondary for `zones` of the primary at host:port (AXFR/IXFR, NOTIFY accepted
-   * from 127.0.0.1). The start waits until every secondary zone is transferred.
-   */
-  secondaryOf?: { host: string; port: number; zones: string[] };
-  /**
-   * Send NOTIFY for every primary zone to these servers (`notify explicit; also-notify`) with no
-   * delay. Reserve the secondary's port first with `freePort()` and pass it as its `port`.
-   */
-  alsoNotify?: Array<{ host: string; port: number }>;
+export interface StartBindOptions extends StartServerOptions {
   /** Serve the statistics channel (needed by `updateCount()`). Default true. */
   statsChannel?: boolean;
-  /** The DNS port. Default: a free one. */
-  port?: number;
-  /** Keep the temp dir after `stop()` (for debugging). Default false. */
-  keepDir?: boolean;
-  /** Startup timeout. Default 15 s. */
-  timeoutMs?: number;
 }
 
 /** Counters of UPDATE messages from BIND's statistics channel. */

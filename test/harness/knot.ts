@@ -5,30 +5,13 @@ import { dig } from './dig.ts';
 import { answersSoa, queryUdp } from './dnsquery.ts';
 import { freePort } from './ports.ts';
 import { requireBinary, runCommand, startProcess } from './process.ts';
-import type { TestDnsServer, TestZone } from './server-common.ts';
+import type { StartServerOptions, TestDnsServer } from './server-common.ts';
 import { ADDRESS_IN_USE, makeServerDir, runNsupdate, withPortRetry, zoneFileText } from './server-common.ts';
 import type { TsigKey } from './tsig.ts';
 import { createTsigKey } from './tsig.ts';
 
 /** Options for {@link startKnot}. */
-export interface StartKnotOptions {
-  /** Zones this server is primary for. May be empty for a pure secondary. */
-  zones: TestZone[];
-  /** TSIG keys. Default: one random hmac-sha256 key named `ctl-key`. */
-  keys?: TsigKey[];
-  /** `key`: primaries accept updates signed with any of `keys` (the default); `none`: no updates. */
-  allowUpdate?: 'key' | 'none';
-  /** Also act as a secondary for `zones` of the primary at host:port. The start waits for the transfer. */
-  secondaryOf?: { host: string; port: number; zones: string[] };
-  /** Send NOTIFY for every primary zone to these servers. */
-  alsoNotify?: Array<{ host: string; port: number }>;
-  /** The DNS port. Default: a free one. */
-  port?: number;
-  /** Keep the temp dir after `stop()`. Default false. */
-  keepDir?: boolean;
-  /** Startup timeout. Default 15 s. */
-  timeoutMs?: number;
-}
+export type StartKnotOptions = StartServerOptions;
 
 /** A running Knot DNS `knotd`. */
 export interface KnotServer extends TestDnsServer {

@@ -21,6 +21,32 @@ export interface TestZone {
   serial?: number;
 }
 
+/** Options shared by `startBind` and `startKnot`. */
+export interface StartServerOptions {
+  /** Zones this server is primary for. May be empty for a pure secondary. */
+  zones: TestZone[];
+  /** TSIG keys. Default: one random hmac-sha256 key named `ctl-key`. */
+  keys?: TsigKey[];
+  /** `key`: primaries accept updates signed with any of `keys` (the default); `none`: no updates. */
+  allowUpdate?: 'key' | 'none';
+  /**
+   * Also act as a secondary for `zones` of the primary at host:port (AXFR/IXFR, NOTIFY accepted
+   * from 127.0.0.1). The start waits until every secondary zone is transferred.
+   */
+  secondaryOf?: { host: string; port: number; zones: string[] };
+  /**
+   * Send NOTIFY for every primary zone to these servers with no delay. Reserve the secondary's
+   * port first with `freePort()` and pass it as its `port`.
+   */
+  alsoNotify?: Array<{ host: string; port: number }>;
+  /** The DNS port. Default: a free one. */
+  port?: number;
+  /** Keep the temp dir after `stop()` (for debugging). Default false. */
+  keepDir?: boolean;
+  /** Startup timeout. Default 15 s. */
+  timeoutMs?: number;
+}
+
 /** Options for `nsupdate()` on a test server. */
 export interface NsupdateOptions {
   /** Send over TCP (`nsupdate -v`). Default UDP, falling back to TCP for large messages. */
