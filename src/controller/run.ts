@@ -53,10 +53,7 @@ export async function runController(opts: ControllerOptions, logger: Logger): Pr
   const identity = opts.identity ?? `${hostname()}_${process.pid}`;
   const metrics = createMetrics();
   const runtime = await createRuntime(opts, logger, (seconds, result) =>
-    metrics.observeResolve(
-      seconds,
-      result.kind === 'failed' ? result.reason : result.kind === 'missing' ? result.reason : undefined,
-    ),
+    metrics.observeResolve(seconds, result.kind === 'addresses' ? undefined : result.reason),
   );
   const records = new RecordCounts(metrics);
   const kc = new KubeConfig();
