@@ -10,15 +10,33 @@ import { rfc2136Backend, tsigKeyOf } from './conformance/rfc2136-fixture.ts';
 const ZONE = 'example.test';
 const ALGORITHMS: TsigAlgorithm[] = ['hmac-sha256', 'hmac-sha1', 'hmac-sha224', 'hmac-sha384', 'hmac-sha512'];
 
+/** How a server answers an update whose TSIG does not verify (wrong secret, unknown key). */
+export type TsigFailureReply =
+  /**
+   * RFC 8945 section 5.2: NOTAUTH with TSIG error BADSIG / BADKEY in an unsigned TSIG RR
+   * (BIND 9, Knot). apexalias reports AUTH with the TSIG error as `detail`.
+   */
+  | 'tsig-error'
+  /**
+   * A plain REFUSED without any TSIG RR, so the client cannot tell a wrong secret from an unknown
+   * key or a policy refusal. PowerDNS Authoritative 4.7 does this: its packet handler logs
+   * "Received a TSIG signed message with a non-validating key" and sets RCODE REFUSED (real
+   * `nsupdate` reports "expected a TSIG or SIG(0)" and "update failed: REFUSED"). apexalias
+   * reports REFUSED naming the key; the assertion that nothing is written stays the same.
+   */
+  | 'refused';
+
 /**
  * TSIG and failure behaviour of the RFC 2136 backend against one real server. Servers differ in
- * how they refuse an unsigned update (BIND: REFUSED, Knot: NOTAUTH), so the caller says which.
+ * how they refuse an unsigned update (BIND: REFUSED, Knot: NOTAUTH) and in how they answer a TSIG
+ * that does not verify (`tsigFailure`, default `'tsig-error'`), so the caller says which.
  */
 export function describeRfc2136Server(
   label: string,
   start: (opts: { zones: TestZone[]; keys: HarnessKey[] }) => Promise<TestDnsServer>,
-  expected: { unsignedRcode: 'REFUSED' | 'NOTAUTH' },
+  expected: { unsignedRcode: 'REFUSED' | 'NOTAUTH'; tsigFailure?: TsigFailureReply },
 ): void {
+  const tsigFailure = expected.tsigFailure ?? 'tsig-error';
   describe(`rfc2136 backend and TSIG against ${label}`, () => {
     let server: TestDnsServer;
     const keys = ALGORITHMS.map((alg) => createTsigKey(`key-${alg}`, alg));
@@ -38,24 +56,44 @@ export function describeRfc2136Server(
       expect((await server.dig(name, 'A')).answers).toEqual(['192.0.2.44']);
     });
 
-    it('a wrong secret is refused as AUTH/BADSIG and nothing is written', async () => {
+    const badSigTitle =
+      tsigFailure === 'tsig-error'
+        ? 'a wrong secret is refused as AUTH/BADSIG and nothing is written'
+        : 'a wrong secret is refused (plain REFUSED, no TSIG error) and nothing is written';
+    it(badSigTitle, async () => {
       const wrong = { ...tsigKeyOf(keys[0]!), secret: Buffer.from(generateTsigSecret(), 'base64') };
       const backend = rfc2136Backend(server, ZONE, wrong);
       const result = await backend.apply(ZONE, [claim(`badsig.${ZONE}`, ['192.0.2.45'])]);
       const error = result.chunks[0]!.error;
-      expect(error?.code).toBe('ERR_BACKEND_AUTH');
-      expect(error?.detail).toBe('BADSIG');
-      expect(error?.message).toContain('secret');
+      if (tsigFailure === 'tsig-error') {
+        expect(error?.code).toBe('ERR_BACKEND_AUTH');
+        expect(error?.detail).toBe('BADSIG');
+        expect(error?.message).toContain('secret');
+      } else {
+        expect(error?.code).toBe('ERR_BACKEND_REFUSED');
+        expect(error?.detail).toBe('REFUSED');
+        expect(error?.message).toContain(keys[0]!.name);
+      }
       expect((await server.dig(`badsig.${ZONE}`, 'A')).answers).toEqual([]);
     });
 
-    it('an unknown key is refused as AUTH/BADKEY', async () => {
+    const badKeyTitle =
+      tsigFailure === 'tsig-error'
+        ? 'an unknown key is refused as AUTH/BADKEY'
+        : 'an unknown key is refused (plain REFUSED, no TSIG error) and nothing is written';
+    it(badKeyTitle, async () => {
       const unknown = tsigKeyOf(createTsigKey('nobody-knows-me', 'hmac-sha256'));
       const result = await rfc2136Backend(server, ZONE, unknown).apply(ZONE, [
         claim(`badkey.${ZONE}`, ['192.0.2.46']),
       ]);
-      expect(result.chunks[0]!.error?.code).toBe('ERR_BACKEND_AUTH');
-      expect(result.chunks[0]!.error?.detail).toBe('BADKEY');
+      if (tsigFailure === 'tsig-error') {
+        expect(result.chunks[0]!.error?.code).toBe('ERR_BACKEND_AUTH');
+        expect(result.chunks[0]!.error?.detail).toBe('BADKEY');
+      } else {
+        expect(result.chunks[0]!.error?.code).toBe('ERR_BACKEND_REFUSED');
+        expect(result.chunks[0]!.error?.detail).toBe('REFUSED');
+        expect(result.chunks[0]!.error?.message).toContain('nobody-knows-me');
+      }
       expect((await server.dig(`badkey.${ZONE}`, 'A')).answers).toEqual([]);
     });
 

@@ -34,7 +34,7 @@ export function errorForRcode(rcode: number, where: string, keyName?: string): B
         'REFUSED',
         name,
         keyName
-          ? `${where}: REFUSED; allow key ${keyName} to update this zone (BIND allow-update/update-policy, Knot acl, PowerDNS TSIG-ALLOW-DNSUPDATE)`
+          ? `${where}: REFUSED; allow key ${keyName} to update this zone (BIND allow-update/update-policy, Knot acl, PowerDNS TSIG-ALLOW-DNSUPDATE); PowerDNS also answers REFUSED for a wrong secret or an unknown key, so check keyName, algorithm and the secret file too`
           : `${where}: REFUSED; the server requires a TSIG key for updates — configure backends[].tsig`,
       );
     case 'SERVFAIL':
