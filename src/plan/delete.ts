@@ -1,3 +1,4 @@
+import { changeOf } from './change.ts';
 import { present } from './diff.ts';
 import { classifyOwnership, describeMarker, markerName, markerValue, parseMarker } from './ownership.ts';
 import type { AddressType, CurrentRecords, DiffResult, NameChange, Ownership } from './types.ts';
@@ -45,16 +46,5 @@ export function planDeletion(name: string, current: CurrentRecords, ownership: O
     }
   }
   reasons.push('marker: deleted');
-  return {
-    kind: 'change',
-    change: {
-      name,
-      markerName: marker,
-      markerValue: value,
-      expect: { marker: { value }, noCname: true, absent: [] },
-      set,
-      marker: 'delete',
-    },
-    reasons,
-  };
+  return changeOf(name, value, { marker: 'delete', expectMarker: { value } }, set, reasons);
 }

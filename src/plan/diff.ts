@@ -1,6 +1,7 @@
 import { normalizeAddresses, sameAddresses } from './addresses.ts';
 import { classifyOwnership, describeMarker, markerName, markerValue, parseMarker } from './ownership.ts';
 import { withinBand, withinBounds } from './ttl.ts';
+import { changeOf } from './change.ts';
 import type {
   AddressRRset,
   AddressType,
@@ -85,33 +86,17 @@ export function diff(
   const value = markerValue(ownership.ownerId, ownership.resource);
   if (takeover) {
     reasons.unshift(`marker: taken over from ${holder}`);
-    return {
-      kind: 'change',
-      change: {
-        name,
-        markerName: marker,
-        markerValue: value,
-        expect: { marker: { value: current.marker![0]! }, noCname: true, absent: [] },
-        set,
-        marker: 'replace',
-      },
+    return changeOf(
+      name,
+      value,
+      { marker: 'replace', expectMarker: { value: current.marker![0]! } },
+      set,
       reasons,
-    };
+    );
   }
   if (status === 'ours') {
     if (Object.keys(set).length === 0) return { kind: 'noop' };
-    return {
-      kind: 'change',
-      change: {
-        name,
-        markerName: marker,
-        markerValue: value,
-        expect: { marker: { value }, noCname: true, absent: [] },
-        set,
-        marker: 'keep',
-      },
-      reasons,
-    };
+    return changeOf(name, value, { marker: 'keep', expectMarker: { value } }, set, reasons);
   }
 
   // Unclaimed. Adopting records that already match is still a claim worth writing: it makes
@@ -121,18 +106,8 @@ export function diff(
   reasons.unshift(
     existing.length > 0 ? `marker: created, adopting ${existing.join(', ')}` : 'marker: created',
   );
-  return {
-    kind: 'change',
-    change: {
-      name,
-      markerName: marker,
-      markerValue: value,
-      expect: { marker: 'absent', noCname: true, absent: TYPES.filter((type) => !existing.includes(type)) },
-      set,
-      marker: 'create',
-    },
-    reasons,
-  };
+  const absent = TYPES.filter((type) => !existing.includes(type));
+  return changeOf(name, value, { marker: 'create', expectMarker: 'absent', absent }, set, reasons);
 }
 
 function planType(
