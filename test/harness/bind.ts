@@ -1,12 +1,17 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 
-import { dig } from './dig.ts';
 import { answersSoa, queryUdp } from './dnsquery.ts';
 import { freePort } from './ports.ts';
 import { requireBinary, startProcess } from './process.ts';
 import type { StartServerOptions, TestDnsServer } from './server-common.ts';
-import { ADDRESS_IN_USE, makeServerDir, runNsupdate, withPortRetry, zoneFileText } from './server-common.ts';
+import {
+  ADDRESS_IN_USE,
+  commonServerFields,
+  makeServerDir,
+  withPortRetry,
+  zoneFileText,
+} from './server-common.ts';
 import type { TsigKey } from './tsig.ts';
 import { createTsigKey, writeBindKeyFile } from './tsig.ts';
 
@@ -160,20 +165,8 @@ export async function startBind(options: StartBindOptions): Promise<BindServer> 
       return fetchStats(statsPort);
     };
     const server: BindServer = {
-      host: '127.0.0.1',
-      port,
-      dir,
-      keys,
-      pid: proc.pid,
+      ...commonServerFields(proc, { port, dir, keys, keepDir: options.keepDir }),
       statsPort,
-      output: proc.output,
-      stop: async () => {
-        await proc.stop();
-        if (!options.keepDir) await fs.rm(dir, { recursive: true, force: true });
-      },
-      dig: (name, type, digOptions) => dig(endpoint, name, type, digOptions),
-      nsupdate: (script, key, nsOptions) =>
-        runNsupdate('127.0.0.1', port, script, key === undefined ? (keys[0] ?? null) : key, nsOptions),
       updateCount: async () => (await stats()).opcodes?.UPDATE ?? 0,
       updateStats: async () => {
         const json = await stats();

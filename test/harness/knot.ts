@@ -1,12 +1,17 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 
-import { dig } from './dig.ts';
 import { answersSoa, queryUdp } from './dnsquery.ts';
 import { freePort } from './ports.ts';
 import { requireBinary, runCommand, startProcess } from './process.ts';
 import type { StartServerOptions, TestDnsServer } from './server-common.ts';
-import { ADDRESS_IN_USE, makeServerDir, runNsupdate, withPortRetry, zoneFileText } from './server-common.ts';
+import {
+  ADDRESS_IN_USE,
+  commonServerFields,
+  makeServerDir,
+  withPortRetry,
+  zoneFileText,
+} from './server-common.ts';
 import type { TsigKey } from './tsig.ts';
 import { createTsigKey } from './tsig.ts';
 
@@ -151,20 +156,8 @@ export async function startKnot(options: StartKnotOptions): Promise<KnotServer> 
       return res.stdout;
     };
     const server: KnotServer = {
-      host: '127.0.0.1',
-      port,
-      dir,
-      keys,
-      pid: proc.pid,
+      ...commonServerFields(proc, { port, dir, keys, keepDir: options.keepDir }),
       controlSocket,
-      output: proc.output,
-      stop: async () => {
-        await proc.stop();
-        if (!options.keepDir) await fs.rm(dir, { recursive: true, force: true });
-      },
-      dig: (name, type, digOptions) => dig(endpoint, name, type, digOptions),
-      nsupdate: (script, key, nsOptions) =>
-        runNsupdate('127.0.0.1', port, script, key === undefined ? (keys[0] ?? null) : key, nsOptions),
       updateCount: async () => {
         // Counters that are still zero are not printed at all, so absence means 0.
         const out = await knotc('stats', 'mod-stats.server-operation');

@@ -1,12 +1,17 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 
-import { dig } from './dig.ts';
 import { answersSoa, queryUdp } from './dnsquery.ts';
 import { freePort } from './ports.ts';
 import { requireBinary, runCommand, startProcess } from './process.ts';
 import type { StartServerOptions, TestDnsServer } from './server-common.ts';
-import { ADDRESS_IN_USE, makeServerDir, runNsupdate, withPortRetry, zoneFileText } from './server-common.ts';
+import {
+  ADDRESS_IN_USE,
+  commonServerFields,
+  makeServerDir,
+  withPortRetry,
+  zoneFileText,
+} from './server-common.ts';
 import { createTsigKey, generateTsigSecret } from './tsig.ts';
 
 /** Options for {@link startPowerDns}. `secondaryOf` and `alsoNotify` are not supported (yet). */
@@ -199,23 +204,10 @@ export async function startPowerDns(options: StartPowerDnsOptions): Promise<Powe
       for (const item of list) if (typeof item.value === 'string') map.set(item.name, Number(item.value));
       return map;
     };
-    const endpoint = { host: '127.0.0.1', port };
     const server: PowerDnsServer = {
-      host: '127.0.0.1',
-      port,
-      dir,
-      keys,
-      pid: proc.pid,
+      ...commonServerFields(proc, { port, dir, keys, keepDir: options.keepDir }),
       apiPort,
       apiKey,
-      output: proc.output,
-      stop: async () => {
-        await proc.stop();
-        if (!options.keepDir) await fs.rm(dir, { recursive: true, force: true });
-      },
-      dig: (name, type, digOptions) => dig(endpoint, name, type, digOptions),
-      nsupdate: (script, key, nsOptions) =>
-        runNsupdate('127.0.0.1', port, script, key === undefined ? (keys[0] ?? null) : key, nsOptions),
       updateCount: async () => (await statistics()).get('dnsupdate-queries') ?? 0,
       updateStats: async () => {
         const s = await statistics();

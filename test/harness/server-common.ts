@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 
 import type { DigOptions, DigResult } from './dig.ts';
-import type { CommandResult } from './process.ts';
+import { dig } from './dig.ts';
+import type { CommandResult, ManagedProcess } from './process.ts';
 import { requireBinary, runCommand } from './process.ts';
 import type { TsigKey } from './tsig.ts';
 import { tsigKeyArg } from './tsig.ts';
@@ -143,4 +144,30 @@ export async function withPortRetry<T>(attempt: () => Promise<T>, fixedPort?: nu
     }
   }
   throw lastError;
+}
+
+/**
+ * The parts of a `TestDnsServer` that BIND, Knot and PowerDNS share: where it listens, its keys,
+ * `stop()` (which removes its dir unless kept), real `dig` and real `nsupdate` against it.
+ */
+export function commonServerFields(
+  proc: ManagedProcess,
+  opts: { port: number; dir: string; keys: TsigKey[]; keepDir?: boolean },
+): Omit<TestDnsServer, 'updateCount'> {
+  const { port, dir, keys } = opts;
+  return {
+    host: '127.0.0.1',
+    port,
+    dir,
+    keys,
+    pid: proc.pid,
+    output: proc.output,
+    stop: async () => {
+      await proc.stop();
+      if (!opts.keepDir) await fs.rm(dir, { recursive: true, force: true });
+    },
+    dig: (name, type, digOptions) => dig({ host: '127.0.0.1', port }, name, type, digOptions),
+    nsupdate: (script, key, nsOptions) =>
+      runNsupdate('127.0.0.1', port, script, key === undefined ? (keys[0] ?? null) : key, nsOptions),
+  };
 }
