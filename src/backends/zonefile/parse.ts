@@ -81,20 +81,6 @@ const NAME_FIELDS: Readonly<Record<string, readonly number[]>> = {
   RRSIG: [7],
 };
 
-/** The least number of RDATA fields of the types this project reads or checks. */
-const MIN_FIELDS: Readonly<Record<string, number>> = {
-  A: 1,
-  AAAA: 1,
-  NS: 1,
-  CNAME: 1,
-  DNAME: 1,
-  PTR: 1,
-  MX: 2,
-  SRV: 4,
-  SOA: 7,
-  TXT: 1,
-};
-
 /** The exact number of RDATA fields, where it is fixed. */
 const EXACT_FIELDS: Readonly<Record<string, number>> = {
   A: 1,
@@ -107,6 +93,9 @@ const EXACT_FIELDS: Readonly<Record<string, number>> = {
   SRV: 4,
   SOA: 7,
 };
+
+/** The least number of RDATA fields of the types this project reads or checks. */
+const MIN_FIELDS: Readonly<Record<string, number>> = { ...EXACT_FIELDS, TXT: 1 };
 
 interface Token {
   text: string;
