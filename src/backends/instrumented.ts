@@ -1,6 +1,6 @@
 import type { Metrics } from '../observe/metrics.ts';
 import type { CurrentRecords, NameChange } from '../plan/types.ts';
-import type { ApplyResult, BackendCapabilities, DnsBackend } from './types.ts';
+import type { ApplyResult, BackendCallOptions, BackendCapabilities, DnsBackend } from './types.ts';
 
 /** Measures every backend call: duration, errors by rcode, UPDATE messages and their size. */
 export class InstrumentedBackend implements DnsBackend {
@@ -20,10 +20,10 @@ export class InstrumentedBackend implements DnsBackend {
     return this.#inner.capabilities();
   }
 
-  async read(zone: string, names: string[]): Promise<Map<string, CurrentRecords>> {
+  async read(zone: string, names: string[], opts?: BackendCallOptions): Promise<Map<string, CurrentRecords>> {
     const started = performance.now();
     try {
-      const result = await this.#inner.read(zone, names);
+      const result = await this.#inner.read(zone, names, opts);
       this.#metrics.observeBackend(this.name, 'read', (performance.now() - started) / 1000);
       return result;
     } catch (err) {
@@ -33,9 +33,9 @@ export class InstrumentedBackend implements DnsBackend {
     }
   }
 
-  async apply(zone: string, changes: NameChange[]): Promise<ApplyResult> {
+  async apply(zone: string, changes: NameChange[], opts?: BackendCallOptions): Promise<ApplyResult> {
     const started = performance.now();
-    const result = await this.#inner.apply(zone, changes);
+    const result = await this.#inner.apply(zone, changes, opts);
     const seconds = (performance.now() - started) / 1000;
     for (const chunk of result.chunks) {
       this.#metrics.observeUpdate(this.name, chunk.records);

@@ -15,6 +15,16 @@ export interface ApplyResult {
   }>;
 }
 
+/** Per-call options of {@link DnsBackend.read} and {@link DnsBackend.apply}. */
+export interface BackendCallOptions {
+  /**
+   * Cancels the call (a lost lease, shutdown). A write already sent may still land; that is
+   * harmless because every write is conditional and the next pass re-reads before it plans.
+   * A cancelled call rejects with the signal's reason.
+   */
+  signal?: AbortSignal;
+}
+
 /** What a backend can promise; the engine batches and retries according to it. */
 export interface BackendCapabilities {
   /** A batch of several names lands whole or not at all. */
@@ -36,12 +46,12 @@ export interface DnsBackend {
   readonly type: string;
   capabilities(): BackendCapabilities;
   /** Reads A, AAAA, CNAME at each name and the TXT at its marker name. Names absent from the zone map to `{name}`. */
-  read(zone: string, names: string[]): Promise<Map<string, CurrentRecords>>;
+  read(zone: string, names: string[], opts?: BackendCallOptions): Promise<Map<string, CurrentRecords>>;
   /**
    * Applies the changes in as few atomic, conditional writes as the backend allows (one when
    * they fit). A chunk whose write failed carries the `BackendError` and changed nothing.
    * Throws only for programming errors, never for a backend's answer.
    */
-  apply(zone: string, changes: NameChange[]): Promise<ApplyResult>;
+  apply(zone: string, changes: NameChange[], opts?: BackendCallOptions): Promise<ApplyResult>;
   close(): Promise<void>;
 }

@@ -10,7 +10,7 @@ import { signMessage, verifyResponse } from '../../dns/tsig.ts';
 import { decodeUpdateResponse, encodeUpdate } from '../../dns/update.ts';
 import type { UpdateRR } from '../../dns/update.ts';
 import { BackendError } from '../errors.ts';
-import type { ApplyResult, BackendCapabilities, DnsBackend } from '../types.ts';
+import type { ApplyResult, BackendCallOptions, BackendCapabilities, DnsBackend } from '../types.ts';
 import { changeToRRs } from './messages.ts';
 import { errorForRcode, errorForTransport } from './rcodes.ts';
 import { mapLimit } from '../../util/concurrency.ts';
@@ -55,7 +55,7 @@ export class Rfc2136Backend implements DnsBackend {
     return { atomicBatch: true, conditional: true, maxBatchNames: 1000 };
   }
 
-  async read(zone: string, names: string[]): Promise<Map<string, CurrentRecords>> {
+  async read(zone: string, names: string[], opts?: BackendCallOptions): Promise<Map<string, CurrentRecords>> {
     const z = normalizeName(zone);
     const result = new Map<string, CurrentRecords>();
     const jobs: Array<{ name: string; qname: string; type: 'A' | 'AAAA' | 'TXT' }> = [];
@@ -67,7 +67,7 @@ export class Rfc2136Backend implements DnsBackend {
       jobs.push({ name, qname: `_apexalias.${name}`, type: 'TXT' });
     }
     await mapLimit(jobs, this.#opts.readConcurrency ?? 64, async (job) => {
-      const answers = await this.#query(job.qname, job.type);
+      const answers = await this.#query(job.qname, job.type, opts?.signal);
       const current = result.get(job.name)!;
       const here = answers.filter((a) => a.name.toLowerCase().replace(/\.$/, '') === job.qname);
       const cname = here.find((a) => a.type === 'CNAME');
@@ -88,7 +88,7 @@ export class Rfc2136Backend implements DnsBackend {
     return result;
   }
 
-  async apply(zone: string, changes: NameChange[]): Promise<ApplyResult> {
+  async apply(zone: string, changes: NameChange[], opts?: BackendCallOptions): Promise<ApplyResult> {
     const z = normalizeName(zone);
     for (const c of changes) this.#assertInZone(c.name, z);
     const chunks = packChunks(z, changes);
@@ -101,7 +101,9 @@ export class Rfc2136Backend implements DnsBackend {
         result.chunks.push({ names, records, error: fatal });
         continue;
       }
-      const error = await this.#send(z, chunk.prerequisites, chunk.updates);
+      // Cancelled between messages: the messages already sent stand; the rest are not sent.
+      opts?.signal?.throwIfAborted();
+      const error = await this.#send(z, chunk.prerequisites, chunk.updates, opts?.signal);
       result.chunks.push(error ? { names, records, error } : { names, records });
       // Credentials, policy and reachability fail the same way for every chunk: stop early.
       if (error && error.kind !== 'PRECONDITION') fatal = error;
@@ -115,6 +117,7 @@ export class Rfc2136Backend implements DnsBackend {
     zone: string,
     prerequisites: UpdateRR[],
     updates: UpdateRR[],
+    signal: AbortSignal | undefined,
   ): Promise<BackendError | undefined> {
     const { tsig, transport, server, timeoutMs, now } = this.#opts;
     const id = randomInt(0, 65536);
@@ -127,8 +130,9 @@ export class Rfc2136Backend implements DnsBackend {
     }
     let reply: Buffer;
     try {
-      reply = await transport.exchange(server, message, { timeoutMs, tcp: this.#opts.tcp ?? true });
+      reply = await transport.exchange(server, message, { timeoutMs, tcp: this.#opts.tcp ?? true, signal });
     } catch (err) {
+      signal?.throwIfAborted();
       return errorForTransport(err, this.#where(zone));
     }
     const header = decodeUpdateResponse(reply);
@@ -145,13 +149,14 @@ export class Rfc2136Backend implements DnsBackend {
     return errorForRcode(header.rcode, this.#where(zone), tsig?.name);
   }
 
-  async #query(qname: string, type: 'A' | 'AAAA' | 'TXT'): Promise<RecordAnswer[]> {
+  async #query(qname: string, type: 'A' | 'AAAA' | 'TXT', signal?: AbortSignal): Promise<RecordAnswer[]> {
     const { transport, server, timeoutMs } = this.#opts;
     let reply: Buffer;
     try {
       const query = encodeQuery(randomInt(0, 65536), qname, type, { recursionDesired: false });
-      reply = await transport.exchange(server, query, { timeoutMs });
+      reply = await transport.exchange(server, query, { timeoutMs, signal });
     } catch (err) {
+      signal?.throwIfAborted();
       throw errorForTransport(err, `${this.#serverText()} reading ${qname} ${type}`);
     }
     let packet;

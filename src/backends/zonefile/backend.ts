@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { normalizeAddresses, tryCanonicalAddress, addressTypeOf } from '../../plan/addresses.ts';
 import type { AddressType, CurrentRecords, NameChange } from '../../plan/types.ts';
 import { BackendError } from '../errors.ts';
-import type { ApplyResult, BackendCapabilities, DnsBackend } from '../types.ts';
+import type { ApplyResult, BackendCapabilities, DnsBackend, BackendCallOptions } from '../types.ts';
 import { errorCode, nodeFs } from './fs.ts';
 import type { ZoneFileFs } from './fs.ts';
 import { acquireLock, processIsAlive } from './lock.ts';
@@ -312,7 +312,8 @@ export class ZoneFileBackend implements DnsBackend {
     return join(this.#directory, `${this.#servedZone(zone)}.zone`);
   }
 
-  async read(zone: string, names: string[]): Promise<Map<string, CurrentRecords>> {
+  async read(zone: string, names: string[], opts?: BackendCallOptions): Promise<Map<string, CurrentRecords>> {
+    opts?.signal?.throwIfAborted();
     const z = this.#servedZone(zone);
     const wanted = names.map((name) => this.#nameInZone(name, z));
     // No lock: writers replace the file by rename, so a read sees one whole version of it.
@@ -322,7 +323,8 @@ export class ZoneFileBackend implements DnsBackend {
     return result;
   }
 
-  async apply(zone: string, changes: NameChange[]): Promise<ApplyResult> {
+  async apply(zone: string, changes: NameChange[], opts?: BackendCallOptions): Promise<ApplyResult> {
+    opts?.signal?.throwIfAborted();
     const z = this.#servedZone(zone);
     const normalised = changes.map((c) => ({
       ...c,
