@@ -1,5 +1,5 @@
-import { loadRuntimeConfig, resolverServers } from './runtime.ts';
-import type { RuntimeOptions } from './runtime.ts';
+import { loadRuntimeConfig, resolverServers } from '../engine/runtime.ts';
+import type { RuntimeOptions } from '../engine/runtime.ts';
 import { NetTransport } from '../dns/transport.ts';
 import { Resolver } from '../resolve/resolver.ts';
 import type { AddressType } from '../plan/types.ts';

@@ -8,8 +8,8 @@ import { loadManifests } from '../sources/files.ts';
 import type { ManifestAlias } from '../sources/files.ts';
 import { Progress } from './progress.ts';
 import { formatText, outcomeJson } from './report.ts';
-import type { Runtime, RuntimeOptions } from './runtime.ts';
-import { createRuntime } from './runtime.ts';
+import type { Runtime, RuntimeOptions } from '../engine/runtime.ts';
+import { createRuntime } from '../engine/runtime.ts';
 
 export interface SyncOptions extends RuntimeOptions {
   filename: string[];

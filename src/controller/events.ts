@@ -1,7 +1,7 @@
 import type { ApexAlias } from '../api/schema.ts';
 import type { Logger } from '../observe/logger.ts';
-import type { ApexAliasClient } from './kube-client.ts';
-import { apiErrorMessage } from './kube-client.ts';
+import type { ApexAliasClient } from '../sources/kube-client.ts';
+import { apiErrorMessage } from '../sources/kube-client.ts';
 
 /** The same event for the same object is not sent again within this window. */
 const REPEAT_WINDOW_MS = 10 * 60_000;

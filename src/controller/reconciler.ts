@@ -11,8 +11,8 @@ import type { Logger } from '../observe/logger.ts';
 import { aliasLogger } from '../observe/logger.ts';
 import { planDeletion } from '../plan/delete.ts';
 import type { Resolver } from '../resolve/resolver.ts';
-import type { ApexAliasClient } from './kube-client.ts';
-import { httpStatus } from './kube-client.ts';
+import type { ApexAliasClient } from '../sources/kube-client.ts';
+import { httpStatus } from '../sources/kube-client.ts';
 import {
   addressesSummary,
   blockedConditions,

@@ -8,8 +8,8 @@ import type {
 } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION } from '../api/schema.ts';
 import type { ApexAlias } from '../api/schema.ts';
-import type { ApexAliasClient } from '../controller/kube-client.ts';
-import { apiErrorMessage } from '../controller/kube-client.ts';
+import type { ApexAliasClient } from './kube-client.ts';
+import { apiErrorMessage } from './kube-client.ts';
 import type { Logger } from '../observe/logger.ts';
 
 export interface KubeSourceOptions {

@@ -9,7 +9,7 @@ import { parseEndpoint } from '../dns/transport.ts';
 import { NetTransport } from '../dns/transport.ts';
 import type { Endpoint } from '../dns/transport.ts';
 import { ValidationError } from '../errors.ts';
-import type { BackendLookup } from '../engine/types.ts';
+import type { BackendLookup } from './types.ts';
 import type { Logger } from '../observe/logger.ts';
 import { Resolver } from '../resolve/resolver.ts';
 import type { ResolverOptions } from '../resolve/resolver.ts';
