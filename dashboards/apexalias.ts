@@ -266,7 +266,7 @@ const DRIFT: SectionSpec = {
       kind: 'timeseries',
       title: 'Nameserver drift by nameserver',
       description:
-        'For each authoritative nameserver, how many alias families it does not serve as written: a secondary that lags behind or missed a NOTIFY, or does not answer (apexalias_zone_drift_nameserver).',
+        'For each authoritative nameserver, how many alias families it does not serve as written: a secondary that lags behind or missed a NOTIFY (apexalias_zone_drift_nameserver).',
       unit: 'short',
       width: 8,
       height: 8,

@@ -124,11 +124,19 @@ export function outcomeConditions(o: AliasOutcome, inSync: ConditionInput | unde
       synced.status === 'True' ? 'not verified in the backend yet' : 'the records could not be written',
   };
 
-  const notReady = [synced, resolved, sync].find((c) => c.status !== 'True');
+  const notReady = [synced, resolved, sync].find((c) => c.status !== 'True' && !tolerated(c));
   const ready: ConditionInput = notReady
     ? { type: 'Ready', status: 'False', reason: notReady.reason, message: notReady.message }
     : { type: 'Ready', status: 'True', reason: 'Ready', message: `${o.fqdn} follows ${o.input.spec.target}` };
   return [ready, resolved, synced, sync];
+}
+
+/**
+ * A nameserver that does not answer says nothing about what it serves, and the backend holds
+ * the right records: the alias stays Ready, and InSync says which nameservers were not asked.
+ */
+function tolerated(c: ConditionInput): boolean {
+  return c.type === 'InSync' && c.status === 'Unknown' && c.reason === 'NameserverUnreachable';
 }
 
 /** InSync (rule 7): the zone, and every authoritative nameserver, serve what they should. */
@@ -168,6 +176,17 @@ export function inSyncCondition(o: AliasOutcome): ConditionInput | undefined {
       status: 'False',
       reason: 'NameserverDrift',
       message: lagging.map(([ns, v]) => `${ns} ${v.detail}`).join('; '),
+    };
+  }
+  const unreachable = [...(o.nameservers ?? [])].filter(([, v]) => v.unreachable);
+  if (o.inSync === true && unreachable.length) {
+    return {
+      type: 'InSync',
+      status: 'Unknown',
+      reason: 'NameserverUnreachable',
+      message:
+        `confirmed in the backend; not confirmed on ${unreachable.length} nameserver(s) that did not answer: ` +
+        unreachable.map(([ns, v]) => `${ns} ${v.detail}`).join('; '),
     };
   }
   if (o.inSync === true) {

@@ -19,8 +19,14 @@ export interface Nameserver {
 
 /** What one nameserver serves for one name, compared with what it should serve. */
 export interface NameserverVerdict {
+  /** It answered, and with something other than what it should serve. */
   drifted: boolean;
-  /** Per type checked: whether this server serves something else for it. */
+  /**
+   * It did not answer (timeout, refused, an error RCODE), even when asked again. That says
+   * nothing about what it serves, so it is never reported as drift.
+   */
+  unreachable: boolean;
+  /** Per type it answered for: whether it serves something else. */
   types: Partial<Record<AddressType, boolean>>;
   /** "serves A 192.0.2.1, expected 192.0.2.2", or the query error. */
   detail: string;
@@ -75,7 +81,8 @@ export class NameserverVerifier {
 
   /**
    * What each nameserver serves for `name`, against `expected` per type (`null`: the type must be
-   * absent; a type left out is not checked). A server that does not answer counts as drifted.
+   * absent; a type left out is not checked). A query that fails is asked once more before the
+   * server counts as unreachable: under load a single reply can go missing.
    */
   async check(
     zone: string,
@@ -87,23 +94,38 @@ export class NameserverVerifier {
     await mapLimit(servers, 8, async (ns) => {
       const problems: string[] = [];
       const types: Partial<Record<AddressType, boolean>> = {};
+      const failures: string[] = [];
       for (const [type, want] of Object.entries(expected) as Array<[AddressType, string[] | null]>) {
+        let served: string[];
         try {
-          const served = normalizeAddresses(await this.#ask(ns.endpoint, name, type));
-          const wanted = want ?? [];
-          types[type] = !sameAddresses(served, wanted);
-          if (types[type])
-            problems.push(
-              `serves ${type} ${served.join(',') || '(none)'}, expected ${wanted.join(',') || '(none)'}`,
-            );
+          served = await this.#askTwice(ns.endpoint, name, type);
         } catch (err) {
-          types[type] = true;
-          problems.push(`${type}: ${(err as Error).message}`);
+          failures.push(`${type}: ${(err as Error).message}`);
+          continue;
         }
+        const wanted = want ?? [];
+        types[type] = !sameAddresses(served, wanted);
+        if (types[type])
+          problems.push(
+            `serves ${type} ${served.join(',') || '(none)'}, expected ${wanted.join(',') || '(none)'}`,
+          );
       }
-      verdicts.set(ns.label, { drifted: problems.length > 0, types, detail: problems.join('; ') });
+      verdicts.set(ns.label, {
+        drifted: problems.length > 0,
+        unreachable: failures.length > 0,
+        types,
+        detail: [...problems, ...failures].join('; '),
+      });
     });
     return verdicts;
+  }
+
+  async #askTwice(server: Endpoint, name: string, type: AddressType): Promise<string[]> {
+    try {
+      return normalizeAddresses(await this.#ask(server, name, type));
+    } catch {
+      return normalizeAddresses(await this.#ask(server, name, type));
+    }
   }
 
   /** The RDATA of the records of `type` at `name` that a server answers authoritatively. */

@@ -10,6 +10,7 @@ import type {
   Family,
 } from '../plan/types.ts';
 import type { Resolved } from '../resolve/resolver.ts';
+import type { NameserverVerdict } from '../drift/nameservers.ts';
 
 /** The fields of a defaulted ApexAlias spec that the engine reads. */
 export interface AliasSpecView {
@@ -64,10 +65,7 @@ export interface AliasOutcome {
   /** The backend holds what should be served (read back after a write, or found unchanged). */
   inSync?: boolean;
   /** Per authoritative nameserver: whether it serves something else, and what. */
-  nameservers?: Map<
-    string,
-    { drifted: boolean; types: Partial<Record<AddressType, boolean>>; detail: string }
-  >;
+  nameservers?: Map<string, NameserverVerdict>;
   failure?: AliasFailure;
   /** Epoch ms at which the alias should be looked at again. */
   refreshAt: number;

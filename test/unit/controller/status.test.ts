@@ -9,6 +9,7 @@ import {
   setConditions,
 } from '../../../src/controller/status.ts';
 import type { AliasOutcome } from '../../../src/engine/types.ts';
+import type { NameserverVerdict } from '../../../src/drift/nameservers.ts';
 
 const base = (over: Partial<AliasOutcome> = {}): AliasOutcome => ({
   input: {
@@ -147,5 +148,49 @@ describe('status conditions', () => {
     expect(lastKnownGood(undefined)).toEqual({});
     expect(addressesSummary(['192.0.2.1'], ['2001:db8::1'])).toBe('192.0.2.1,2001:db8::1');
     expect(addressesSummary(['1.1.1.1', '1.1.1.2', '1.1.1.3', '1.1.1.4'], [])).toBe('4 addresses');
+  });
+});
+
+describe('nameservers that do not answer (behaviour rule 13)', () => {
+  const verdict = (over: Partial<NameserverVerdict>): NameserverVerdict => ({
+    drifted: false,
+    unreachable: false,
+    types: {},
+    detail: '',
+    ...over,
+  });
+
+  it('regression: an unreachable nameserver is NameserverUnreachable, not NameserverDrift, and the alias stays Ready', () => {
+    const o = base({
+      inSync: true,
+      verdict: { kind: 'noop' },
+      nameservers: new Map([
+        ['ns1.example.com', verdict({ types: { A: false } })],
+        ['ns2.example.com', verdict({ unreachable: true, detail: 'A: 127.0.0.1:53 refused' })],
+      ]),
+    });
+    const conditions = outcomeConditions(o, inSyncCondition(o));
+    expect(byType(conditions)).toEqual({
+      Ready: 'True/Ready',
+      Resolved: 'True/Resolved',
+      Synced: 'True/UpToDate',
+      InSync: 'Unknown/NameserverUnreachable',
+    });
+    expect(conditions.find((c) => c.type === 'InSync')!.message).toContain('ns2.example.com');
+  });
+
+  it('a nameserver that answers with other records is still NameserverDrift and blocks Ready', () => {
+    const o = base({
+      inSync: true,
+      verdict: { kind: 'noop' },
+      nameservers: new Map([
+        ['ns1.example.com', verdict({ drifted: true, types: { A: true }, detail: 'serves A 192.0.2.9' })],
+        ['ns2.example.com', verdict({ unreachable: true, detail: 'timeout' })],
+      ]),
+    });
+    expect(byType(outcomeConditions(o, inSyncCondition(o)))).toMatchObject({
+      Ready: 'False/NameserverDrift',
+      InSync: 'False/NameserverDrift',
+    });
   });
 });
