@@ -25,3 +25,22 @@ export function ownerName(spec: { zone: string; name?: string }): string {
   if (name.endsWith('.')) return normalizeDnsName(name);
   return `${name.toLowerCase()}.${zone}`;
 }
+
+/**
+ * The key of an alias everywhere it is tracked (the workqueue, ownership markers, logs):
+ * `namespace/name`, with `default` for an alias without a namespace (a manifest file).
+ */
+export function aliasKey(namespace: string | undefined, name: string): string {
+  return `${namespace ?? 'default'}/${name}`;
+}
+
+/** {@link aliasKey} of an object's metadata. */
+export function keyOf(alias: { metadata: { namespace?: string; name: string } }): string {
+  return aliasKey(alias.metadata.namespace, alias.metadata.name);
+}
+
+/** The namespace and name in a key made by {@link aliasKey}. */
+export function splitKey(key: string): { namespace: string; name: string } {
+  const slash = key.indexOf('/');
+  return { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
+}

@@ -1,4 +1,5 @@
 import type { ApexAlias } from '../api/schema.ts';
+import { keyOf } from '../api/names.ts';
 import type { Logger } from '../observe/logger.ts';
 import type { ApexAliasClient } from '../sources/kube-client.ts';
 import { apiErrorMessage } from '../sources/kube-client.ts';
@@ -32,7 +33,7 @@ export class EventRecorder {
   }
 
   record(alias: ApexAlias, type: 'Normal' | 'Warning', reason: string, action: string, note: string): void {
-    const key = `${alias.metadata.namespace ?? 'default'}/${alias.metadata.name}`;
+    const key = keyOf(alias);
     const fingerprint = `${type}\u0000${reason}\u0000${note}`;
     const sent = this.#sent.get(key) ?? new Map<string, number>();
     const last = sent.get(fingerprint);

@@ -1,4 +1,5 @@
 import { FINALIZER } from '../api/schema.ts';
+import { aliasKey, keyOf } from '../api/names.ts';
 import type { ApexAlias, ApexAliasStatus } from '../api/schema.ts';
 import { validateApexAlias } from '../api/validate.ts';
 import type { Config } from '../config/schema.ts';
@@ -10,6 +11,8 @@ import type { DnsBackend } from '../backends/types.ts';
 import type { Logger } from '../observe/logger.ts';
 import { aliasLogger } from '../observe/logger.ts';
 import { planDeletion } from '../plan/delete.ts';
+import { ClaimIndex } from '../plan/claims.ts';
+import type { Claim } from '../plan/claims.ts';
 import type { Resolver } from '../resolve/resolver.ts';
 import type { ApexAliasClient } from '../sources/kube-client.ts';
 import { httpStatus } from '../sources/kube-client.ts';
@@ -67,12 +70,41 @@ export class Reconciler {
   readonly #byTarget = new Map<string, Set<string>>();
   readonly #targetOf = new Map<string, string>();
   readonly #failures = new Map<string, number>();
-  /** key → the owner name it claimed last, to wake the other claimants when it lets go. */
-  readonly #claimed = new Map<string, string>();
+  /** Rule 10 across every alias in the cache, kept up to date by {@link noteChanged}. */
+  readonly #claims = new ClaimIndex();
 
   constructor(deps: ReconcilerDeps) {
     this.#deps = deps;
     this.#events = new EventRecorder(deps.client, deps.logger, deps.now);
+  }
+
+  /**
+   * Called for every key the source reports, before it is queued: updates the key's claim on its
+   * owner name, and queues the other claimants of every name whose claimants changed, since one
+   * of them may now win (or lose) it. O(claimants of those names).
+   */
+  noteChanged(key: string): void {
+    const alias = this.#deps.source.get(key);
+    for (const name of this.#claims.set(key, alias && this.#claimOf(alias)))
+      for (const other of this.#claims.claimants(name)) if (other !== key) this.#deps.enqueue(other);
+  }
+
+  /** The claim an alias makes under rule 10: none while it is being deleted or may not manage its zone. */
+  #claimOf(alias: ApexAlias): Claim | undefined {
+    if (alias.metadata.deletionTimestamp) return undefined;
+    const namespace = alias.metadata.namespace ?? 'default';
+    try {
+      const zone = normalizeName(alias.spec.zone);
+      // Tenancy before age: an alias outside its allowance claims nothing.
+      if (!zoneAllowed(this.#deps.config, namespace, zone)) return undefined;
+      return {
+        key: aliasKey(namespace, alias.metadata.name),
+        name: ownerFqdn(zone, alias.spec.name ?? '@'),
+        createdAt: alias.metadata.creationTimestamp,
+      };
+    } catch {
+      return undefined; // an invalid name claims nothing; the reconcile reports it
+    }
   }
 
   async reconcile(key: string): Promise<ReconcileResult & { failed?: boolean }> {
@@ -117,10 +149,9 @@ export class Reconciler {
       await this.#blocked(alias, 'ZoneNotAllowed', message, log);
       return {};
     }
-    const claim = this.#claimants(alias);
-    this.#claim(key, claim.fqdn);
+    const claim = this.#claims.verdict(key) ?? { name: ownerFqdn(zone, spec.name), winner: key, losers: [] };
     if (claim.winner !== key) {
-      const message = `${claim.fqdn} is claimed by the older ApexAlias ${claim.winner}`;
+      const message = `${claim.name} is claimed by the older ApexAlias ${claim.winner}`;
       await this.#blocked(alias, 'Conflict', message, log);
       return {};
     }
@@ -134,13 +165,13 @@ export class Reconciler {
           spec,
           createdAt: alias.metadata.creationTimestamp,
           lastKnownGood: lastKnownGood(previous),
+          supersedes: claim.losers,
         },
       ],
       {
         resolver: this.#deps.resolver,
         backendFor: this.#deps.backendFor,
         ownerId: this.#deps.config.ownerId,
-        supersedes: claim.losers,
         repairs: this.#deps.repairs,
         nameservers: this.#deps.nameservers,
         verifyAfterWriteMs: this.#deps.verifyAfterWriteMs,
@@ -214,33 +245,11 @@ export class Reconciler {
     }
   }
 
-  /** Every live claimant of this alias's owner name, oldest first (rule 9). */
-  #claimants(alias: ApexAlias): { fqdn: string; winner: string; losers: string[] } {
-    const fqdn = ownerFqdn(alias.spec.zone, alias.spec.name ?? '@');
-    const claims = this.#deps.source
-      .list()
-      // Only aliases allowed to manage the zone can claim a name in it (tenancy before age).
-      .filter(
-        (a) =>
-          !a.metadata.deletionTimestamp &&
-          safeFqdn(a) === fqdn &&
-          zoneAllowed(this.#deps.config, a.metadata.namespace ?? 'default', normalizeName(a.spec.zone)),
-      )
-      .map((a) => ({
-        key: `${a.metadata.namespace ?? 'default'}/${a.metadata.name}`,
-        created: a.metadata.creationTimestamp ?? '',
-      }))
-      .sort((a, b) => a.created.localeCompare(b.created) || a.key.localeCompare(b.key));
-    const self = `${alias.metadata.namespace ?? 'default'}/${alias.metadata.name}`;
-    const winner = claims[0]?.key ?? self;
-    return { fqdn, winner, losers: claims.slice(1).map((c) => c.key) };
-  }
-
   async #blocked(alias: ApexAlias, reason: string, message: string, log: Logger): Promise<void> {
     log.warn(message, { reason });
     const changed = await this.#writeStatus(alias, blockedConditions(reason, message), {});
     if (changed) this.#events.record(alias, 'Warning', reason, 'Reconcile', message);
-    this.#deps.observe?.(`${alias.metadata.namespace ?? 'default'}/${alias.metadata.name}`, undefined, false);
+    this.#deps.observe?.(keyOf(alias), undefined, false);
   }
 
   /** Status and Events for one engine outcome. Returns whether the alias is Ready. */
@@ -344,33 +353,11 @@ export class Reconciler {
     this.#byTarget.set(t, set);
   }
 
-  /** Records which name `key` claims; when that changes, the other claimants get another look. */
-  #claim(key: string, fqdn: string | undefined): void {
-    const before = this.#claimed.get(key);
-    if (before === fqdn) return;
-    if (fqdn === undefined) this.#claimed.delete(key);
-    else this.#claimed.set(key, fqdn);
-    if (before === undefined) return;
-    for (const a of this.#deps.source.list()) {
-      const other = `${a.metadata.namespace ?? 'default'}/${a.metadata.name}`;
-      if (other !== key && safeFqdn(a) === before) this.#deps.enqueue(other);
-    }
-  }
-
   #forget(key: string): void {
-    this.#claim(key, undefined);
     const t = this.#targetOf.get(key);
     if (t) this.#byTarget.get(t)?.delete(key);
     this.#targetOf.delete(key);
     this.#failures.delete(key);
     this.#events.forget(key);
-  }
-}
-
-function safeFqdn(a: ApexAlias): string | undefined {
-  try {
-    return ownerFqdn(a.spec.zone, a.spec.name ?? '@');
-  } catch {
-    return undefined;
   }
 }

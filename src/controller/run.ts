@@ -21,6 +21,7 @@ import type { Metrics } from '../observe/metrics.ts';
 import { FAMILY_OF } from '../plan/types.ts';
 import type { AddressType } from '../plan/types.ts';
 import { Reconciler } from './reconciler.ts';
+import { keyOf, splitKey } from '../api/names.ts';
 import { TerminalError, WorkQueue } from './workqueue.ts';
 import { defaultControllerRateLimiter } from './ratelimit.ts';
 
@@ -113,7 +114,11 @@ export async function runController(opts: ControllerOptions, logger: Logger): Pr
     namespace: opts.namespace,
     labelSelector: opts.selector,
     logger,
-    onKey: enqueue,
+    // The claim index must know every alias before a reconcile asks it who keeps a name.
+    onKey: (key) => {
+      reconciler.noteChanged(key);
+      enqueue(key);
+    },
   });
   const readiness = new Map<string, boolean>();
   const reconciler = new Reconciler({
@@ -130,7 +135,7 @@ export async function runController(opts: ControllerOptions, logger: Logger): Pr
     nameservers: (name) => verifiers.get(name),
     verifyAfterWriteMs: 5000,
     observe: (key, outcome, ready) => {
-      const [namespace = '', name = ''] = key.split('/');
+      const { namespace, name } = splitKey(key);
       if (!outcome && !source.get(key)) {
         readiness.delete(key);
         records.set(key, undefined);
@@ -177,7 +182,7 @@ export async function runController(opts: ControllerOptions, logger: Logger): Pr
     logger.info('leading: reconciling', { identity });
     queue.start(handler);
     for (const alias of source.list())
-      enqueue(`${alias.metadata.namespace ?? 'default'}/${alias.metadata.name}`);
+      enqueue(keyOf(alias));
   };
 
   // Built before anything starts listening: the constructor validates the lease timings.

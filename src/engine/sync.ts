@@ -10,6 +10,8 @@ import type { RepairLimiter } from '../drift/zone.ts';
 import type { NameserverVerifier } from '../drift/nameservers.ts';
 import type { Resolved, Resolver } from '../resolve/resolver.ts';
 import { mapLimit } from '../util/concurrency.ts';
+import { ClaimIndex } from '../plan/claims.ts';
+import { aliasKey } from '../api/names.ts';
 import { checkNameservers, readBack } from '../drift/verify.ts';
 import type { Logger } from '../observe/logger.ts';
 import { aliasLogger } from '../observe/logger.ts';
@@ -28,8 +30,6 @@ export interface SyncDeps {
   resolver: Resolver;
   backendFor: BackendLookup;
   ownerId: string;
-  /** Aliases whose marker these aliases may replace (the controller's conflict losers). */
-  supersedes?: string[];
   /** Limits drift repairs per alias; without it every drift is repaired (or reported under Report). */
   repairs?: RepairLimiter;
   /** The nameserver verifier of a backend, when its zones' authoritative servers are to be checked. */
@@ -73,12 +73,11 @@ export function ownerFqdn(zone: string, name: string): string {
 export async function syncAliases(inputs: AliasInput[], deps: SyncDeps): Promise<SyncReport> {
   const backends = new Map<AliasOutcome, DnsBackend>();
   const outcomes = inputs.map((input) => initialOutcome(input, deps, backends));
-  const live = outcomes.filter((o) => !o.failure);
-  markConflicts(live);
+  settleClaims(outcomes.filter((o) => !o.failure));
 
   // 1. Resolve every target, per family. The resolver de-duplicates and caches.
   const lookupsBefore = deps.resolver.stats.queries;
-  const resolvable = live.filter((o) => !o.failure);
+  const resolvable = outcomes.filter((o) => !o.failure);
   let done = 0;
   await mapLimit(resolvable, deps.concurrency ?? 256, async (o) => {
     for (const family of o.input.spec.addressFamilies) {
@@ -145,7 +144,7 @@ function initialOutcome(
   const zone = normalizeName(input.spec.zone);
   const outcome: AliasOutcome = {
     input,
-    key: `${input.namespace}/${input.name}`,
+    key: aliasKey(input.namespace, input.name),
     fqdn: ownerFqdn(zone, input.spec.name),
     zone,
     resolved: {},
@@ -162,24 +161,27 @@ function initialOutcome(
   return outcome;
 }
 
-/** Rule 9 within one pass: the older alias (then the first listed) keeps a name. */
-function markConflicts(outcomes: AliasOutcome[]): void {
-  const byName = new Map<string, AliasOutcome[]>();
-  for (const o of outcomes) byName.set(o.fqdn, [...(byName.get(o.fqdn) ?? []), o]);
-  for (const claims of byName.values()) {
-    if (claims.length < 2) continue;
-    const sorted = [...claims].sort((a, b) =>
-      (a.input.createdAt ?? '').localeCompare(b.input.createdAt ?? ''),
-    );
-    const [winner, ...losers] = sorted;
-    for (const o of losers) {
-      o.verdict = {
-        kind: 'blocked',
-        reason: 'Conflict',
-        message: `${o.fqdn} is already claimed by the older ApexAlias ${winner!.key}`,
-      };
-      o.failure = { code: 'ERR_CONFLICT', message: o.verdict.message, retryable: false };
+/**
+ * Behaviour rule 10 within one pass: the losers are blocked, and the winner may take over a
+ * marker a loser holds. The controller settles claims across every alias it watches before it
+ * calls the engine, so for it this only adds what `supersedes` already says.
+ */
+function settleClaims(outcomes: AliasOutcome[]): void {
+  const claims = ClaimIndex.of(
+    outcomes.map((o) => ({ key: o.key, name: o.fqdn, createdAt: o.input.createdAt })),
+  );
+  for (const o of outcomes) {
+    const verdict = claims.verdict(o.key)!;
+    if (verdict.winner === o.key) {
+      o.supersedes = [...new Set([...(o.input.supersedes ?? []), ...verdict.losers])];
+      continue;
     }
+    o.verdict = {
+      kind: 'blocked',
+      reason: 'Conflict',
+      message: `${o.fqdn} is already claimed by the older ApexAlias ${verdict.winner}`,
+    };
+    o.failure = { code: 'ERR_CONFLICT', message: o.verdict.message, retryable: false };
   }
 }
 
@@ -240,7 +242,7 @@ function planOne(o: AliasOutcome, current: CurrentRecords, deps: SyncDeps): Alia
     ownerId: deps.ownerId,
     resource: o.key,
     adopt: o.input.spec.adopt,
-    supersedes: deps.supersedes,
+    supersedes: o.supersedes,
   });
   o.verdict = verdict;
   o.current = current;

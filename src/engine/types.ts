@@ -35,6 +35,8 @@ export interface AliasInput {
   createdAt?: string;
   /** The RRsets written last (from status), restored while lookups fail (rule 4). */
   lastKnownGood?: Partial<Record<AddressType, AddressRRset>>;
+  /** Aliases of this controller whose marker this alias may replace: the losers of rule 10. */
+  supersedes?: string[];
 }
 
 /** Why an alias could not be planned or written; `code` is stable. */
@@ -53,6 +55,8 @@ export interface AliasOutcome {
   fqdn: string;
   zone: string;
   backend?: string;
+  /** The losers of rule 10 for this alias's name, when it won. */
+  supersedes?: string[];
   resolved: Partial<Record<AddressType, Resolved>>;
   desired?: DesiredState;
   verdict?: DiffResult;

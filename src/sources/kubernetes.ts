@@ -8,6 +8,7 @@ import type {
 } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION } from '../api/schema.ts';
 import type { ApexAlias } from '../api/schema.ts';
+import { keyOf } from '../api/names.ts';
 import type { ApexAliasClient } from './kube-client.ts';
 import { apiErrorMessage } from './kube-client.ts';
 import type { Logger } from '../observe/logger.ts';
@@ -32,7 +33,6 @@ export interface KubeSourceOptions {
 const BACKOFF_BASE_MS = 1000;
 const BACKOFF_MAX_MS = 60_000;
 
-export const keyOf = (a: ApexAlias): string => `${a.metadata.namespace ?? 'default'}/${a.metadata.name}`;
 
 /**
  * The ApexAlias source in controller mode: client-node's list-watch, made robust. A watch that

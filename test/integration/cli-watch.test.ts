@@ -3,18 +3,9 @@ import { once } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestAuthServer } from '../harness/authserver.ts';
-
-/** Polls until `check` passes or `attempts` run out; returns whether it passed. */
-async function eventually(check: () => Promise<boolean>, attempts = 100): Promise<boolean> {
-  for (let i = 0; i < attempts; i++) {
-    if (await check()) return true;
-    await sleep(200);
-  }
-  return false;
-}
+import { waitFor } from '../harness/poll.ts';
 
 describe('apexalias sync --watch (rule 5: refresh as the TTL runs out)', () => {
   let upstream: TestAuthServer;
@@ -66,14 +57,26 @@ describe('apexalias sync --watch (rule 5: refresh as the TTL runs out)', () => {
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += String(d)));
     try {
-      expect(await eventually(() => serves('192.0.2.1')), stderr).toBe(true);
+      await waitFor(
+        () => `the zone to serve 192.0.2.1 (${stderr})`,
+        () => serves('192.0.2.1'),
+        20_000,
+      );
       upstream.setAddresses('lb.demo.test', 'A', ['192.0.2.2'], 1);
-      expect(await eventually(() => serves('192.0.2.2')), stderr).toBe(true);
+      await waitFor(
+        () => `the zone to serve 192.0.2.2 (${stderr})`,
+        () => serves('192.0.2.2'),
+        20_000,
+      );
       expect(await serves('192.0.2.1')).toBe(false);
       // A hand edit of the zone file is zone drift: logged and repaired on the next pass (rule 7).
       const text = await readFile(zoneFile, 'utf8');
       await writeFile(zoneFile, text.replace('192.0.2.2', '203.0.113.99'));
-      expect(await eventually(() => serves('192.0.2.2')), stderr).toBe(true);
+      await waitFor(
+        () => `the zone to serve 192.0.2.2 (${stderr})`,
+        () => serves('192.0.2.2'),
+        20_000,
+      );
       expect(await serves('203.0.113.99')).toBe(false);
       expect(stderr).toContain('zone drift: repairing');
     } finally {

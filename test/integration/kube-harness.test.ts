@@ -13,6 +13,7 @@ import { GROUP, PLURAL, VERSION } from '../../src/api/schema.ts';
 import { manifest } from '../fixtures/apexalias-cases.ts';
 import type { KubeCluster } from '../harness/kube.ts';
 import { startKube } from '../harness/kube.ts';
+import { waitFor } from '../harness/poll.ts';
 
 const CRD_NAME = `${PLURAL}.${GROUP}`;
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -27,16 +28,6 @@ async function must(args: string[], input?: string): Promise<string> {
 
 async function createAlias(name: string, spec: Record<string, unknown>): Promise<void> {
   await must(['create', '-f', '-'], JSON.stringify(manifest(spec, name)));
-}
-
-async function eventually<T>(fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 beforeAll(async () => {
@@ -122,7 +113,7 @@ describe('kube harness', () => {
 
   it('documents fields in `kubectl explain`', async () => {
     // The apiserver publishes a new CRD's OpenAPI a moment after it is established.
-    const out = await eventually(async () => {
+    const out = await waitFor('the condition', async () => {
       const r = await cluster.kubectl(['explain', 'apexalias.spec.ttl.min']);
       return r.code === 0 ? r.stdout : undefined;
     });

@@ -20,6 +20,7 @@ import type { KubeCluster } from '../harness/kube.ts';
 import { startKube } from '../harness/kube.ts';
 import type { TcpProxy } from '../harness/kube-tcp-proxy.ts';
 import { startTcpProxy } from '../harness/kube-tcp-proxy.ts';
+import { waitFor } from '../harness/poll.ts';
 
 const NAMESPACE = 'default';
 /** The short timings of the brief: lease 3 s, renew deadline 2 s, retry 0.5 s. */
@@ -110,13 +111,9 @@ function conflicts(c: Candidate): Record<string, unknown>[] {
   return c.logs.filter((l) => l.code === 409);
 }
 
-async function waitFor(what: string, predicate: () => boolean, timeoutMs = 20_000): Promise<number> {
-  const started = performance.now();
-  while (!predicate()) {
-    if (performance.now() - started > timeoutMs)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(20);
-  }
+/** When `predicate` first held, polled every 20 ms. */
+async function heldAt(what: string, predicate: () => boolean, timeoutMs = 20_000): Promise<number> {
+  await waitFor(what, predicate, { timeoutMs, everyMs: 20 });
   return performance.now();
 }
 
@@ -168,7 +165,7 @@ describe('LeaderElector against a real kube-apiserver', () => {
     const a = candidate(lease, 'replica-a', LONG);
     const b = candidate(lease, 'replica-b', LONG);
     a.elector.start();
-    await waitFor('replica-a to lead', () => a.elector.isLeader);
+    await heldAt('replica-a to lead', () => a.elector.isLeader);
     b.elector.start();
     await sleep(2_000);
     expect(b.elector.isLeader).toBe(false);
@@ -197,7 +194,7 @@ describe('LeaderElector against a real kube-apiserver', () => {
       expect(released.spec?.holderIdentity).toBe('replica-b');
     }
 
-    const acquiredAt = await waitFor('replica-b to lead', () => b.elector.isLeader);
+    const acquiredAt = await heldAt('replica-b to lead', () => b.elector.isLeader);
     console.log(`handover after release: ${Math.round(acquiredAt - stoppedAt)} ms (lease duration 15 s)`);
     expect(acquiredAt - stoppedAt).toBeLessThan(7_500);
     expect(eventsOf(lease)).toEqual(['replica-a started', 'replica-a stopped', 'replica-b started']);
@@ -212,7 +209,7 @@ describe('LeaderElector against a real kube-apiserver', () => {
     const a = candidate(lease, 'replica-a', FAST);
     const b = candidate(lease, 'replica-b', FAST);
     a.elector.start();
-    await waitFor('replica-a to lead', () => a.elector.isLeader);
+    await heldAt('replica-a to lead', () => a.elector.isLeader);
     b.elector.start();
     await sleep(1_500);
     expect(b.elector.isLeader).toBe(false);
@@ -220,7 +217,7 @@ describe('LeaderElector against a real kube-apiserver', () => {
     const crashedAt = performance.now();
     await a.elector.stop({ release: false });
     expect((await readLease(lease)).spec?.holderIdentity).toBe('replica-a');
-    const acquiredAt = await waitFor('replica-b to lead', () => b.elector.isLeader);
+    const acquiredAt = await heldAt('replica-b to lead', () => b.elector.isLeader);
     console.log(`takeover after a crash: ${Math.round(acquiredAt - crashedAt)} ms (lease duration 3 s)`);
     // The last renewal is at most one retry period old when the leader dies.
     expect(acquiredAt - crashedAt).toBeGreaterThanOrEqual(2_000);
@@ -244,14 +241,14 @@ describe('LeaderElector against a real kube-apiserver', () => {
     const a = candidate(lease, 'replica-a', FAST, viaProxy);
     const b = candidate(lease, 'replica-b', FAST);
     a.elector.start();
-    await waitFor('replica-a to lead', () => a.elector.isLeader);
+    await heldAt('replica-a to lead', () => a.elector.isLeader);
     b.elector.start();
     await sleep(1_500);
     expect(b.elector.isLeader).toBe(false);
 
     const cutAt = performance.now();
     proxy.cut();
-    await waitFor('replica-b to lead', () => b.elector.isLeader);
+    await heldAt('replica-b to lead', () => b.elector.isLeader);
     const stoppedAt = eventAt(lease, 'replica-a', 'stopped');
     const startedAt = eventAt(lease, 'replica-b', 'started');
     console.log(
@@ -263,7 +260,7 @@ describe('LeaderElector against a real kube-apiserver', () => {
 
     // Reconnected, the old leader finds a valid Lease held by another and stays standby.
     proxy.restore();
-    await waitFor('replica-a to see replica-b', () => a.newLeaders.includes('replica-b'));
+    await heldAt('replica-a to see replica-b', () => a.newLeaders.includes('replica-b'));
     expect(a.elector.isLeader).toBe(false);
     expect(eventsOf(lease)).toEqual(['replica-a started', 'replica-a stopped', 'replica-b started']);
   });
@@ -274,7 +271,7 @@ describe('LeaderElector against a real kube-apiserver', () => {
       const lease = `race-${round}`;
       const racers = ['replica-a', 'replica-b', 'replica-c'].map((id) => candidate(lease, id, LONG));
       for (const r of racers) r.elector.start();
-      await waitFor(`a winner of ${lease}`, () => racers.some((r) => r.elector.isLeader));
+      await heldAt(`a winner of ${lease}`, () => racers.some((r) => r.elector.isLeader));
       await sleep(1_500);
       const winners = racers.filter((r) => r.elector.isLeader);
       expect(winners.map((w) => w.id)).toHaveLength(1);
@@ -292,11 +289,11 @@ describe('LeaderElector against a real kube-apiserver', () => {
     const lease = 'stale-rv';
     const a = candidate(lease, 'replica-a', LONG);
     a.elector.start();
-    await waitFor('replica-a to lead', () => a.elector.isLeader);
+    await heldAt('replica-a to lead', () => a.elector.isLeader);
     // Someone else writes the Lease (metadata only): the leader's next renewal carries an old resourceVersion.
     const annotated = await cluster.kubectl(['annotate', 'lease', lease, 'apexalias.io/touched=yes']);
     expect(annotated.code, annotated.stderr).toBe(0);
-    await waitFor('a 409 on renewal', () => conflicts(a).length > 0, 10_000);
+    await heldAt('a 409 on renewal', () => conflicts(a).length > 0, 10_000);
     await sleep(1_500);
     expect(a.elector.isLeader).toBe(true);
     expect(eventsOf(lease)).toEqual(['replica-a started']);

@@ -43,25 +43,14 @@ const DASHBOARD_ALIAS = 'edited';
 
 const nowSec = (): number => Date.now() / 1000;
 
-/** Polls `check` every `everyMs` (finer than waitFor's 150 ms) and returns when it held. */
+/** {@link waitFor}, by default every 50 ms, with the moment the check held. */
 async function pollUntil<T>(
   what: string,
   check: () => Promise<T | undefined>,
   everyMs = 50,
-  timeoutMs = 30_000,
 ): Promise<{ value: T; at: number }> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await check();
-      if (value !== undefined) return { value, at: Date.now() };
-    } catch (err) {
-      last = err;
-    }
-    await sleep(everyMs);
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+  const value = await waitFor(what, check, { everyMs });
+  return { value, at: Date.now() };
 }
 
 describe('a real Prometheus scraping the controller (issue 7 proof)', () => {

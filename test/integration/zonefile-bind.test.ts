@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ZoneFileBackend } from '../../src/backends/zonefile/backend.ts';
 import type { ZoneFileBackendOptions } from '../../src/backends/zonefile/backend.ts';
 import type { NameChange } from '../../src/plan/types.ts';
+import { claimChange } from '../harness/changes.ts';
 
 const ZONE = 'example.com';
 const MARKER = 'heritage=apexalias,owner=ctl,resource=default/apex';
@@ -70,14 +71,7 @@ async function bindDump(file: string): Promise<string[]> {
     .sort();
 }
 
-const claim = (name: string, set: NameChange['set']): NameChange => ({
-  name,
-  markerName: `_apexalias.${name}`,
-  markerValue: MARKER,
-  expect: { marker: 'absent', noCname: true, absent: ['A', 'AAAA'] },
-  set,
-  marker: 'create',
-});
+const claim = (name: string, set: NameChange['set']): NameChange => claimChange(name, set, MARKER);
 
 let dir: string;
 beforeEach(async () => {

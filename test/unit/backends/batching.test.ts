@@ -3,6 +3,7 @@ import { BatchingBackend } from '../../../src/backends/batching.ts';
 import { BackendError } from '../../../src/backends/errors.ts';
 import type { ApplyResult, DnsBackend } from '../../../src/backends/types.ts';
 import type { CurrentRecords, NameChange } from '../../../src/plan/types.ts';
+import { claimChange } from '../../harness/changes.ts';
 
 /** A recording DnsBackend: this unit test is about coalescing, not about any server. */
 class Recorder implements DnsBackend {
@@ -35,14 +36,7 @@ class Recorder implements DnsBackend {
   async close() {}
 }
 
-const change = (name: string): NameChange => ({
-  name,
-  markerName: `_apexalias.${name}`,
-  markerValue: 'v',
-  expect: { marker: 'absent', noCname: true, absent: [] },
-  set: {},
-  marker: 'create',
-});
+const change = (name: string): NameChange => claimChange(name, {}, 'v', []);
 
 describe('BatchingBackend', () => {
   it('coalesces concurrent reads and hands each caller only its names', async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { RepairLimiter, withoutRepairs, zoneDrift } from '../../../src/drift/zone.ts';
 import type { DesiredState, NameChange } from '../../../src/plan/types.ts';
+import { updateChange } from '../../harness/changes.ts';
 
 const written = { A: { ttl: 60, addresses: ['192.0.2.1'] }, AAAA: { ttl: 60, addresses: ['2001:db8::1'] } };
 
@@ -12,14 +13,7 @@ const desired = (a: string[], aaaa: string[]): DesiredState => ({
   ttlBounds: { max: 3600 },
 });
 
-const change = (set: NameChange['set']): NameChange => ({
-  name: 'example.com',
-  markerName: '_apexalias.example.com',
-  markerValue: 'v',
-  expect: { marker: { value: 'v' }, noCname: true, absent: [] },
-  set,
-  marker: 'keep',
-});
+const change = (set: NameChange['set']): NameChange => updateChange('example.com', set, 'v');
 
 describe('rule 7: zone drift', () => {
   it('is measured per family against what was written last', () => {

@@ -2,17 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { planDeletion } from '../../../src/plan/delete.ts';
 import type { CurrentRecords, DiffResult, NameChange } from '../../../src/plan/types.ts';
 import { MARKER_NAME, NAME, OTHER_OWNER, OURS, ownership, rrset, SIBLING } from './fixtures.ts';
+import { releaseChange } from '../../harness/changes.ts';
 
-function deletion(set: NameChange['set']): NameChange {
-  return {
-    name: NAME,
-    markerName: MARKER_NAME,
-    markerValue: OURS,
-    expect: { marker: { value: OURS }, noCname: true, absent: [] },
-    set,
-    marker: 'delete',
-  };
-}
+const deletion = (set: NameChange['set']): NameChange => releaseChange(NAME, OURS, set);
 
 const cases: { name: string; current: Omit<CurrentRecords, 'name'>; expected: DiffResult }[] = [
   {

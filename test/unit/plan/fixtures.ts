@@ -8,6 +8,7 @@ import type {
   Ownership,
   TtlBounds,
 } from '../../../src/plan/types.ts';
+import { claimChange, updateChange } from '../../harness/changes.ts';
 
 /** The owner name every planner test works on, and the alias that asks for it. */
 export const NAME = 'example.com';
@@ -78,25 +79,8 @@ export function want(
 }
 
 /** The change an owner makes to a name it already holds. */
-export function ours(set: NameChange['set']): NameChange {
-  return {
-    name: NAME,
-    markerName: MARKER_NAME,
-    markerValue: OURS,
-    expect: { marker: { value: OURS }, noCname: true, absent: [] },
-    set,
-    marker: 'keep',
-  };
-}
+export const ours = (set: NameChange['set']): NameChange => updateChange(NAME, set, OURS);
 
 /** The change that claims a name without a marker. */
-export function claim(set: NameChange['set'], absent: NameChange['expect']['absent']): NameChange {
-  return {
-    name: NAME,
-    markerName: MARKER_NAME,
-    markerValue: OURS,
-    expect: { marker: 'absent', noCname: true, absent },
-    set,
-    marker: 'create',
-  };
-}
+export const claim = (set: NameChange['set'], absent: NameChange['expect']['absent']): NameChange =>
+  claimChange(NAME, set, OURS, absent);

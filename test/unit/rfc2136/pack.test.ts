@@ -3,31 +3,17 @@ import { packChunks } from '../../../src/backends/rfc2136/backend.ts';
 import { changeToRRs } from '../../../src/backends/rfc2136/messages.ts';
 import { encodeUpdate } from '../../../src/dns/update.ts';
 import type { NameChange } from '../../../src/plan/types.ts';
+import { claimChange, rrset, updateChange } from '../../harness/changes.ts';
 
 const ZONE = 'example.test';
 const value = (i: number, owner = 'apexalias'): string =>
   `heritage=apexalias,owner=${owner},resource=default/alias-${i}`;
 
-function update(i: number, owner?: string): NameChange {
-  const name = `alias-${i}.${ZONE}`;
-  return {
-    name,
-    markerName: `_apexalias.${name}`,
-    markerValue: value(i, owner),
-    expect: { marker: { value: value(i, owner) }, noCname: true, absent: [] },
-    set: { A: { ttl: 60, addresses: ['192.0.2.1'] } },
-    marker: 'keep',
-  };
-}
+const update = (i: number, owner?: string): NameChange =>
+  updateChange(`alias-${i}.${ZONE}`, { A: rrset(60, '192.0.2.1') }, value(i, owner));
 
-function claim(i: number): NameChange {
-  return {
-    ...update(i),
-    expect: { marker: 'absent', noCname: true, absent: ['A', 'AAAA'] },
-    set: { A: { ttl: 60, addresses: ['192.0.2.1'] }, AAAA: { ttl: 60, addresses: ['2001:db8::1'] } },
-    marker: 'create',
-  };
-}
+const claim = (i: number): NameChange =>
+  claimChange(`alias-${i}.${ZONE}`, { A: rrset(60, '192.0.2.1'), AAAA: rrset(60, '2001:db8::1') }, value(i));
 
 describe('rfc2136 message packing', () => {
   it('fits 500 updates of owned names in one UPDATE message with a short owner id', () => {

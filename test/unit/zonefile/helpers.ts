@@ -1,7 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AddressRRset, NameChange } from '../../../src/plan/types.ts';
+import type { NameChange } from '../../../src/plan/types.ts';
+import { claimChange, releaseChange, updateChange } from '../../harness/changes.ts';
 
 export const ZONE = 'example.com';
 export const NOW = new Date('2025-11-25T12:00:00Z');
@@ -13,40 +14,15 @@ export async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<v
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
-export const rrset = (ttl: number, ...addresses: string[]): AddressRRset => ({ ttl, addresses });
+export { rrset } from '../../harness/changes.ts';
 
 /** The first claim of a name that holds no addresses yet. */
-export function claim(name: string, set: NameChange['set'], markerValue = MARKER): NameChange {
-  return {
-    name,
-    markerName: `_apexalias.${name}`,
-    markerValue,
-    expect: { marker: 'absent', noCname: true, absent: ['A', 'AAAA'] },
-    set,
-    marker: 'create',
-  };
-}
+export const claim = (name: string, set: NameChange['set'], markerValue = MARKER): NameChange =>
+  claimChange(name, set, markerValue);
 
 /** A change to a name this controller already owns. */
-export function update(name: string, set: NameChange['set'], markerValue = MARKER): NameChange {
-  return {
-    name,
-    markerName: `_apexalias.${name}`,
-    markerValue,
-    expect: { marker: { value: markerValue }, noCname: true, absent: [] },
-    set,
-    marker: 'keep',
-  };
-}
+export const update = (name: string, set: NameChange['set'], markerValue = MARKER): NameChange =>
+  updateChange(name, set, markerValue);
 
 /** Removal of everything this controller owns at a name. */
-export function release(name: string, markerValue = MARKER): NameChange {
-  return {
-    name,
-    markerName: `_apexalias.${name}`,
-    markerValue,
-    expect: { marker: { value: markerValue }, noCname: true, absent: [] },
-    set: { A: null, AAAA: null },
-    marker: 'delete',
-  };
-}
+export const release = (name: string, markerValue = MARKER): NameChange => releaseChange(name, markerValue);
