@@ -228,6 +228,8 @@ export class Reconciler {
     }
     await this.#release(alias);
     this.#forget(key);
+    // The name is free now: an alias that lost it to this one may take it.
+    for (const other of this.#claims.claimants(ownerFqdn(zone, spec.name))) this.#deps.enqueue(other);
     return {};
   }
 
