@@ -35,12 +35,6 @@ describe('apexalias controller against a real kube-apiserver and BIND', () => {
     aliasCondition(kube, name, type, namespace);
   const served = async (name: string, type = 'A'): Promise<string[]> =>
     (await bind.dig(name, type)).answers.sort();
-  const until = <T>(what: string, check: () => Promise<T | undefined | false>): Promise<T> =>
-    waitFor(what, async () => {
-      const v = await check();
-      return v === false ? undefined : (v as T | undefined);
-    });
-
   beforeAll(async () => {
     ({ kube, bind, upstream } = await startKubeAndBind(ZONE));
     upstream.setAddresses('lb.demo.test', 'A', ['192.0.2.1'], 30);
@@ -76,9 +70,9 @@ describe('apexalias controller against a real kube-apiserver and BIND', () => {
 
   it('creating an alias puts its records into BIND and sets Ready', async () => {
     await apply('apex', {});
-    await until('records at the apex', async () => (await served(ZONE)).join() === '192.0.2.1');
+    await waitFor('records at the apex', async () => (await served(ZONE)).join() === '192.0.2.1');
     expect(await served(ZONE, 'AAAA')).toEqual(['2001:db8::1']);
-    const ready = await until('Ready=True', async () => {
+    const ready = await waitFor('Ready=True', async () => {
       const c = await condition('apex', 'Ready');
       return c?.status === 'True' ? c : undefined;
     });
@@ -90,30 +84,48 @@ describe('apexalias controller against a real kube-apiserver and BIND', () => {
     expect(got.stdout).toContain('lb.demo.test');
   });
 
+  it('regression: the flaky Ready test — a zone whose nameserver does not answer keeps its aliases Ready', async () => {
+    // The zone's NS is ns1.example.test with glue 127.0.0.1, port 53, where nothing answers. The
+    // controller checks the nameservers again 5 s after a write; that check used to report the
+    // silence as NameserverDrift and turn Ready False for good.
+    await apply('quiet-ns', { name: 'quiet-ns' });
+    const inSync = await waitFor('the nameserver check after the write', async () => {
+      const c = await condition('quiet-ns', 'InSync');
+      return c?.reason === 'NameserverUnreachable' || c?.reason === 'NameserverDrift' ? c : undefined;
+    });
+    expect(inSync).toMatchObject({ status: 'Unknown', reason: 'NameserverUnreachable' });
+    expect(inSync.message).toContain('ns1.example.test');
+    expect(await condition('quiet-ns', 'Ready')).toMatchObject({ status: 'True', reason: 'Ready' });
+  });
+
   it('changing the target rewrites the records', async () => {
-    await apply('apex', { target: 'other.demo.test', addressFamilies: ['IPv4'] });
-    await until('new A at the apex', async () => (await served(ZONE)).join() === '198.51.100.7');
-    await until(
+    await apply('moving', { name: 'moving' });
+    await waitFor('first A', async () => (await served(`moving.${ZONE}`)).join() === '192.0.2.1');
+    await apply('moving', { name: 'moving', target: 'other.demo.test', addressFamilies: ['IPv4'] });
+    await waitFor('new A', async () => (await served(`moving.${ZONE}`)).join() === '198.51.100.7');
+    await waitFor(
       'AAAA removed (family no longer requested)',
-      async () => (await served(ZONE, 'AAAA')).length === 0,
+      async () => (await served(`moving.${ZONE}`, 'AAAA')).length === 0,
     );
-    const s = await until('status follows', async () => {
-      const st = await status('apex');
+    const s = await waitFor('status follows', async () => {
+      const st = await status('moving');
       return st?.addresses?.ipv4?.[0] === '198.51.100.7' ? st : undefined;
     });
     expect(s.observedGeneration).toBe(2);
   });
 
   it('records Events for writes', async () => {
-    const reasons = await until(
-      `an Event for apex (${JSON.stringify(
-        controller
-          .logs()
-          .filter((l) => String(l.message).includes('Event'))
-          .slice(0, 2),
-      )})`,
+    await apply('evented', { name: 'evented' });
+    const reasons = await waitFor(
+      () =>
+        `an Event for evented (${JSON.stringify(
+          controller
+            .logs()
+            .filter((l) => String(l.message).includes('Event'))
+            .slice(0, 2),
+        )})`,
       async () => {
-        const mine = await aliasEventReasons(kube, 'apex');
+        const mine = await aliasEventReasons(kube, 'evented');
         return mine.length ? mine : undefined;
       },
     );
@@ -125,7 +137,7 @@ describe('apexalias controller against a real kube-apiserver and BIND', () => {
 
   it('a namespace outside its allowance gets ZoneNotAllowed and no write', async () => {
     await apply('sneaky', { name: 'sneaky' }, 'outsider');
-    const c = await until('ZoneNotAllowed', async () => {
+    const c = await waitFor('ZoneNotAllowed', async () => {
       const cond = await condition('sneaky', 'Ready', 'outsider');
       return cond?.reason === 'ZoneNotAllowed' ? cond : undefined;
     });
@@ -135,9 +147,9 @@ describe('apexalias controller against a real kube-apiserver and BIND', () => {
 
   it('two aliases for one name: the older keeps it, the newer gets Conflict', async () => {
     await apply('first', { name: 'shared' });
-    await until('first writes', async () => (await served(`shared.${ZONE}`)).length > 0);
+    await waitFor('first writes', async () => (await served(`shared.${ZONE}`)).length > 0);
     await apply('second', { name: 'shared', target: 'other.demo.test', addressFamilies: ['IPv4'] });
-    const c = await until('Conflict on the newer', async () => {
+    const c = await waitFor('Conflict on the newer', async () => {
       const cond = await condition('second', 'Ready');
       return cond?.reason === 'Conflict' ? cond : undefined;
     });
@@ -148,17 +160,23 @@ describe('apexalias controller against a real kube-apiserver and BIND', () => {
   it('records that exist without a marker are taken over only with adopt: true', async () => {
     await bind.nsupdate(`update add legacy.${ZONE}. 300 IN A 203.0.113.9\n`);
     await apply('legacy', { name: 'legacy', addressFamilies: ['IPv4'] });
-    await until('NotOwned', async () => (await condition('legacy', 'Ready'))?.reason === 'NotOwned');
+    await waitFor('NotOwned', async () => (await condition('legacy', 'Ready'))?.reason === 'NotOwned');
     expect(await served(`legacy.${ZONE}`)).toEqual(['203.0.113.9']);
     await apply('legacy', { name: 'legacy', addressFamilies: ['IPv4'], adopt: true });
-    await until('adopted and rewritten', async () => (await served(`legacy.${ZONE}`)).join() === '192.0.2.1');
-    await until('Ready after adoption', async () => (await condition('legacy', 'Ready'))?.status === 'True');
+    await waitFor(
+      'adopted and rewritten',
+      async () => (await served(`legacy.${ZONE}`)).join() === '192.0.2.1',
+    );
+    await waitFor(
+      'Ready after adoption',
+      async () => (await condition('legacy', 'Ready'))?.status === 'True',
+    );
   });
 
   it('deleting an alias removes its records; Retain keeps them', async () => {
     await apply('doomed', { name: 'doomed' });
     await apply('kept', { name: 'kept', deletionPolicy: 'Retain' });
-    await until(
+    await waitFor(
       'both written',
       async () => (await served(`doomed.${ZONE}`)).length > 0 && (await served(`kept.${ZONE}`)).length > 0,
     );
@@ -170,31 +188,43 @@ describe('apexalias controller against a real kube-apiserver and BIND', () => {
     expect(await served(`kept.${ZONE}`)).toEqual(['192.0.2.1']);
   });
 
-  it('the older alias takes over when the conflict holder goes away', async () => {
-    expect((await kube.kubectl(['delete', 'apexalias', 'first', '--wait=true', '--timeout=60s'])).code).toBe(
+  it('the newer alias takes over when the conflict holder goes away', async () => {
+    await apply('holder', { name: 'contested' });
+    await waitFor('holder writes', async () => (await served(`contested.${ZONE}`)).length > 0);
+    await apply('waiter', { name: 'contested', target: 'other.demo.test', addressFamilies: ['IPv4'] });
+    await waitFor(
+      'Conflict on the waiter',
+      async () => (await condition('waiter', 'Ready'))?.reason === 'Conflict',
+    );
+    expect((await kube.kubectl(['delete', 'apexalias', 'holder', '--wait=true', '--timeout=60s'])).code).toBe(
       0,
     );
-    await until(
-      'second takes the name',
-      async () => (await served(`shared.${ZONE}`)).join() === '198.51.100.7',
+    await waitFor(
+      'the waiter takes the name',
+      async () => (await served(`contested.${ZONE}`)).join() === '198.51.100.7',
     );
-    await until('second Ready', async () => (await condition('second', 'Ready'))?.status === 'True');
+    await waitFor('the waiter Ready', async () => (await condition('waiter', 'Ready'))?.status === 'True');
   });
 
   it('an API server restart loses no change', async () => {
     await apply('restart-a', { name: 'restart-a' });
-    await until('restart-a written', async () => (await served(`restart-a.${ZONE}`)).length > 0);
+    await waitFor('restart-a written', async () => (await served(`restart-a.${ZONE}`)).length > 0);
     await kube.restartApiServer();
     await apply('restart-a', { name: 'restart-a', target: 'other.demo.test' });
     await apply('restart-b', { name: 'restart-b' });
-    await until(
+    await waitFor(
       'restart-a rewritten',
       async () => (await served(`restart-a.${ZONE}`)).join() === '198.51.100.7',
     );
-    await until('restart-b written', async () => (await served(`restart-b.${ZONE}`)).join() === '192.0.2.1');
+    await waitFor(
+      'restart-b written',
+      async () => (await served(`restart-b.${ZONE}`)).join() === '192.0.2.1',
+    );
   });
 
   it('serves /healthz, /readyz and /metrics', async () => {
+    await apply('metered', { name: 'metered' });
+    await waitFor('metered written', async () => (await served(`metered.${ZONE}`)).length > 0);
     const port = await controller.port();
     expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
     expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
