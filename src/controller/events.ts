@@ -1,7 +1,7 @@
 import type { ApexAlias } from '../api/schema.ts';
 import { keyOf } from '../api/names.ts';
 import type { Logger } from '../observe/logger.ts';
-import type { ApexAliasClient } from '../sources/kube-client.ts';
+import type { ApexAliasWriter } from '../sources/kube-client.ts';
 import { apiErrorMessage } from '../sources/kube-client.ts';
 
 /** The same event for the same object is not sent again within this window. */
@@ -17,7 +17,7 @@ const PER_SECOND = 5;
  * because an Event is a courtesy and must not fail a reconcile.
  */
 export class EventRecorder {
-  readonly #client: ApexAliasClient;
+  readonly #client: ApexAliasWriter;
   readonly #logger: Logger;
   readonly #now: () => number;
   readonly #sent = new Map<string, Map<string, number>>();
@@ -26,7 +26,7 @@ export class EventRecorder {
   /** Events dropped by the rate limit, for the log. */
   dropped = 0;
 
-  constructor(client: ApexAliasClient, logger: Logger, now: () => number) {
+  constructor(client: ApexAliasWriter, logger: Logger, now: () => number) {
     this.#client = client;
     this.#logger = logger;
     this.#now = now;

@@ -14,7 +14,7 @@ import { planDeletion } from '../plan/delete.ts';
 import { ClaimIndex } from '../plan/claims.ts';
 import type { Claim } from '../plan/claims.ts';
 import type { Resolver } from '../resolve/resolver.ts';
-import type { ApexAliasClient } from '../sources/kube-client.ts';
+import type { ApexAliasWriter } from '../sources/kube-client.ts';
 import { httpStatus } from '../sources/kube-client.ts';
 import {
   addressesSummary,
@@ -36,7 +36,7 @@ import { TerminalError } from './workqueue.ts';
 export interface ReconcilerDeps {
   /** The informer cache. */
   source: { get(key: string): ApexAlias | undefined; list(): ApexAlias[] };
-  client: ApexAliasClient;
+  client: ApexAliasWriter;
   config: Config;
   resolver: Resolver;
   backendFor: BackendLookup;

@@ -181,8 +181,7 @@ export async function runController(opts: ControllerOptions, logger: Logger): Pr
     metrics.setLeader(true);
     logger.info('leading: reconciling', { identity });
     queue.start(handler);
-    for (const alias of source.list())
-      enqueue(keyOf(alias));
+    for (const alias of source.list()) enqueue(keyOf(alias));
   };
 
   // Built before anything starts listening: the constructor validates the lease timings.

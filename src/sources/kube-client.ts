@@ -34,8 +34,24 @@ export function httpStatus(err: unknown): number | undefined {
   return typeof code === 'number' ? code : undefined;
 }
 
+/** The writes the reconciler makes to the API server: finalizers, status and Events. */
+export interface ApexAliasWriter {
+  /** Sets the finalizer list, guarded by the object's resourceVersion (409 on a lost race). */
+  setFinalizers(alias: ApexAlias, finalizers: string[]): Promise<ApexAlias>;
+  /** Replaces the status through the status subresource. */
+  patchStatus(namespace: string, name: string, status: ApexAliasStatus): Promise<ApexAlias>;
+  /** Records an Event about the alias. */
+  event(
+    alias: ApexAlias,
+    type: 'Normal' | 'Warning',
+    reason: string,
+    action: string,
+    note: string,
+  ): Promise<void>;
+}
+
 /** The operations the controller needs on ApexAlias objects and Events, and nothing more. */
-export class ApexAliasClient {
+export class ApexAliasClient implements ApexAliasWriter {
   readonly #objects: CustomObjectsApi;
   readonly #events: EventsV1Api;
   readonly #identity: string;

@@ -33,7 +33,6 @@ export interface KubeSourceOptions {
 const BACKOFF_BASE_MS = 1000;
 const BACKOFF_MAX_MS = 60_000;
 
-
 /**
  * The ApexAlias source in controller mode: client-node's list-watch, made robust. A watch that
  * fails is restarted with exponential backoff; a watch that goes silent is caught by a

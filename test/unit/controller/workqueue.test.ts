@@ -2,52 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ApexAliasError } from '../../../src/errors.ts';
 import { ItemExponentialRateLimiter, TokenBucketRateLimiter } from '../../../src/controller/ratelimit.ts';
 import { TerminalError, WorkQueue } from '../../../src/controller/workqueue.ts';
-import type { Clock, QueueObserver, ReconcileResult } from '../../../src/controller/workqueue.ts';
-
-/** A clock that only moves when the test says so, with a timer list fired in deadline order. */
-class FakeClock implements Clock {
-  #now = 0;
-  #nextId = 1;
-  readonly #timers = new Map<number, { at: number; fn: () => void }>();
-  /** Every setTimeout call ever made, and the most timers pending at once. */
-  setTimeoutCalls = 0;
-  maxPending = 0;
-
-  now(): number {
-    return this.#now;
-  }
-
-  setTimeout(fn: () => void, ms: number): unknown {
-    const id = this.#nextId++;
-    this.#timers.set(id, { at: this.#now + Math.max(0, ms), fn });
-    this.setTimeoutCalls++;
-    this.maxPending = Math.max(this.maxPending, this.#timers.size);
-    return id;
-  }
-
-  clearTimeout(handle: unknown): void {
-    this.#timers.delete(handle as number);
-  }
-
-  get pending(): number {
-    return this.#timers.size;
-  }
-
-  /** Moves time forward by `ms`, firing each due timer at its own deadline, earliest first. */
-  advance(ms: number): void {
-    const target = this.#now + ms;
-    for (;;) {
-      let next: [number, { at: number; fn: () => void }] | undefined;
-      for (const entry of this.#timers)
-        if (entry[1].at <= target && (!next || entry[1].at < next[1].at)) next = entry;
-      if (!next) break;
-      this.#timers.delete(next[0]);
-      this.#now = next[1].at;
-      next[1].fn();
-    }
-    this.#now = target;
-  }
-}
+import type { QueueObserver, ReconcileResult } from '../../../src/controller/workqueue.ts';
+import { FakeClock } from '../../harness/fake-clock.ts';
 
 /** Lets pending promise callbacks run; not a wall-clock wait. */
 const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

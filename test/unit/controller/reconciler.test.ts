@@ -1,0 +1,151 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FINALIZER } from '../../../src/api/schema.ts';
+import { markerValue } from '../../../src/plan/ownership.ts';
+import { controllerWorld } from '../../harness/controller-world.ts';
+import type { ControllerWorld } from '../../harness/controller-world.ts';
+import { OWNER_ID, ZONE } from '../../harness/engine-world.ts';
+
+let w: ControllerWorld;
+const start = async (opts: Parameters<typeof controllerWorld>[0] = {}): Promise<void> => {
+  w = await controllerWorld(opts);
+  w.targets.setAddresses('lb.demo.test', 'A', ['192.0.2.1'], 60);
+  w.targets.setAddresses('lb.demo.test', 'AAAA', ['2001:db8::1'], 60);
+  w.targets.setAddresses('other.demo.test', 'A', ['198.51.100.7'], 60);
+};
+afterEach(() => w.stop());
+
+const spec = (over: Record<string, unknown> = {}): Record<string, unknown> => ({
+  zone: ZONE,
+  target: 'lb.demo.test',
+  ...over,
+});
+
+describe('Reconciler, without servers', () => {
+  beforeEach(() => start());
+
+  it('a new alias gets its finalizer, its records, Ready and an Event', async () => {
+    w.api.apply('apex', spec());
+    await w.settle();
+    expect(await w.served(ZONE, 'A')).toEqual(['192.0.2.1']);
+    expect(await w.served(ZONE, 'AAAA')).toEqual(['2001:db8::1']);
+    expect(w.api.get('default/apex')!.metadata.finalizers).toEqual([FINALIZER]);
+    expect(w.condition('apex', 'Ready')).toMatchObject({ status: 'True', reason: 'Ready' });
+    expect(w.api.get('default/apex')!.status?.addresses).toEqual({
+      ipv4: ['192.0.2.1'],
+      ipv6: ['2001:db8::1'],
+    });
+    expect(w.eventReasons('apex')).toEqual(['RecordsUpdated']);
+  });
+
+  it('behaviour rule 5: a target that starts failing keeps the last records and turns Resolved False', async () => {
+    w.api.apply('apex', spec());
+    await w.settle();
+    w.targets.setBehaviour('lb.demo.test', 'servfail');
+    await w.settle(61_000);
+    expect(await w.served(ZONE, 'A')).toEqual(['192.0.2.1']);
+    expect(w.condition('apex', 'Resolved')).toMatchObject({ status: 'False', reason: 'Servfail' });
+    expect(w.condition('apex', 'Ready')!.status).toBe('False');
+  });
+
+  it('behaviour rule 11: deleting removes the records and the marker, then lets the object go', async () => {
+    w.api.apply('doomed', spec({ name: 'doomed' }));
+    await w.settle();
+    expect(await w.served(`doomed.${ZONE}`)).toEqual(['192.0.2.1']);
+    w.api.delete('doomed');
+    await w.settle();
+    expect(await w.served(`doomed.${ZONE}`)).toEqual([]);
+    expect(await w.served(`_apexalias.doomed.${ZONE}`, 'TXT')).toEqual([]);
+    expect(w.api.get('default/doomed')).toBeUndefined();
+  });
+
+  it('behaviour rule 11: deletionPolicy Retain leaves the records in the zone', async () => {
+    w.api.apply('kept', spec({ name: 'kept', deletionPolicy: 'Retain' }));
+    await w.settle();
+    w.api.delete('kept');
+    await w.settle();
+    expect(w.api.get('default/kept')).toBeUndefined();
+    expect(await w.served(`kept.${ZONE}`)).toEqual(['192.0.2.1']);
+    expect(await w.served(`_apexalias.kept.${ZONE}`, 'TXT')).toEqual([
+      `"${markerValue(OWNER_ID, 'default/kept')}"`,
+    ]);
+  });
+
+  it('behaviour rule 10: the older alias keeps a name; when it goes, the newer takes over', async () => {
+    w.api.apply('first', spec({ name: 'shared' }), { createdAt: '2026-01-01T00:00:00Z' });
+    await w.settle();
+    w.api.apply('second', spec({ name: 'shared', target: 'other.demo.test', addressFamilies: ['IPv4'] }), {
+      namespace: 'team-b',
+      createdAt: '2026-01-02T00:00:00Z',
+    });
+    await w.settle();
+    expect(w.condition('second', 'Ready', 'team-b')).toMatchObject({ status: 'False', reason: 'Conflict' });
+    expect(await w.served(`shared.${ZONE}`)).toEqual(['192.0.2.1']);
+    w.api.delete('first');
+    await w.settle();
+    expect(await w.served(`shared.${ZONE}`)).toEqual(['198.51.100.7']);
+    expect(w.condition('second', 'Ready', 'team-b')).toMatchObject({ status: 'True' });
+  });
+
+  it('behaviour rule 10: an older alias created later takes the name over from the newer holder', async () => {
+    w.api.apply('young', spec({ name: 'late', target: 'other.demo.test', addressFamilies: ['IPv4'] }), {
+      createdAt: '2026-01-05T00:00:00Z',
+    });
+    await w.settle();
+    w.api.apply('old', spec({ name: 'late' }), { createdAt: '2026-01-01T00:00:00Z' });
+    await w.settle();
+    expect(await w.served(`_apexalias.late.${ZONE}`, 'TXT')).toEqual([
+      `"${markerValue(OWNER_ID, 'default/old')}"`,
+    ]);
+    expect(await w.served(`late.${ZONE}`)).toEqual(['192.0.2.1']);
+    expect(w.condition('young', 'Ready')).toMatchObject({ reason: 'Conflict' });
+  });
+
+  it('behaviour rule 13: a hand edit is repaired, and reported only under driftPolicy Report', async () => {
+    w.api.apply('fixed', spec({ name: 'fixed', addressFamilies: ['IPv4'] }));
+    w.api.apply('watched', spec({ name: 'watched', addressFamilies: ['IPv4'], driftPolicy: 'Report' }));
+    await w.settle();
+    for (const name of ['fixed', 'watched']) {
+      await w.handRemove(`${name}.${ZONE}`, 'A');
+      await w.handAdd([`${name}.${ZONE}. 60 IN A 203.0.113.66`]);
+    }
+    await w.settle(61_000);
+    expect(await w.served(`fixed.${ZONE}`)).toEqual(['192.0.2.1']);
+    expect(w.eventReasons('fixed')).toContain('DriftRepaired');
+    expect(await w.served(`watched.${ZONE}`)).toEqual(['203.0.113.66']);
+    expect(w.condition('watched', 'InSync')).toMatchObject({ status: 'False', reason: 'ZoneDrift' });
+  });
+
+  it('an invalid spec is reported in status and written nowhere', async () => {
+    w.api.apply('broken', spec({ name: 'broken', ttl: { min: 600, max: 60 } }));
+    await w.settle();
+    expect(w.condition('broken', 'Ready')).toMatchObject({ status: 'False', reason: 'InvalidSpec' });
+    expect(await w.served(`broken.${ZONE}`)).toEqual([]);
+  });
+});
+
+describe('Reconciler tenancy (behaviour rule 12), without servers', () => {
+  beforeEach(() => start({ allow: [{ namespaces: ['team-a'], zones: [ZONE] }] }));
+
+  it('a namespace outside its allowance gets ZoneNotAllowed and no write', async () => {
+    w.api.apply('sneaky', spec({ name: 'sneaky' }), { namespace: 'outsider' });
+    await w.settle();
+    expect(w.condition('sneaky', 'Ready', 'outsider')).toMatchObject({
+      status: 'False',
+      reason: 'ZoneNotAllowed',
+    });
+    expect(await w.served(`sneaky.${ZONE}`)).toEqual([]);
+  });
+
+  it('an older alias outside its allowance does not block the allowed one (tenancy before age)', async () => {
+    w.api.apply('squatter', spec({ name: 'www' }), {
+      namespace: 'outsider',
+      createdAt: '2020-01-01T00:00:00Z',
+    });
+    w.api.apply('owner', spec({ name: 'www' }), { namespace: 'team-a', createdAt: '2026-01-01T00:00:00Z' });
+    await w.settle();
+    expect(w.condition('owner', 'Ready', 'team-a')).toMatchObject({ status: 'True' });
+    expect(await w.served(`_apexalias.www.${ZONE}`, 'TXT')).toEqual([
+      `"${markerValue(OWNER_ID, 'team-a/owner')}"`,
+    ]);
+  });
+});
