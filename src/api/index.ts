@@ -7,9 +7,6 @@ export type { SpecRule } from './rules.ts';
 export { applyDefaults, validateApexAlias } from './validate.ts';
 export type { ValidationResult } from './validate.ts';
 export { ownerName, targetName, zoneName } from './names.ts';
-/** The ownership marker lives with the planner, its one user; re-exported for API consumers. */
-export { markerName, markerValue, parseMarker } from '../plan/ownership.ts';
-export type { Marker } from '../plan/ownership.ts';
 export { CRD_PATH, PRINTER_COLUMNS, buildCrd, renderCrdYaml, toStructuralSchema } from './crd.ts';
 export type { OpenApiSchema } from './crd.ts';
 export {

@@ -11,7 +11,6 @@
  * The CEL is kept to what the apiserver's cost estimator accepts: every string it reads has a
  * `maxLength` and every list a `maxItems` in the schema. `isIP()` needs Kubernetes ≥ 1.31.
  */
-import type { ApexAliasSpec } from './schema.ts';
 import {
   HOSTNAME_RE,
   LABEL_ONLY_RE,
@@ -34,7 +33,22 @@ export interface SpecRule {
   /** The field the failure is reported on, relative to `spec` (CEL `fieldPath`). */
   fieldPath?: string;
   /** The TypeScript twin of `cel`: true when the spec passes. */
-  check: (spec: ApexAliasSpec) => boolean;
+  check: (spec: RuleSpec) => boolean;
+}
+
+/**
+ * The defaulted spec fields the rules read. Declared here rather than imported from schema.ts,
+ * which imports the rules to put them into the CRD: the schema's `ApexAliasSpec` fits it.
+ */
+export interface RuleSpec {
+  zone: string;
+  name: string;
+  target: string;
+  addressFamilies: readonly string[];
+  ttl: { min?: number; max: number };
+  onTargetMissing: string;
+  fallbackAddresses: readonly string[];
+  backend?: string;
 }
 
 /** A CEL string literal holding `text`. */
@@ -48,7 +62,7 @@ const CEL_ZONE_ABS = `(self.zone.endsWith('.') ? self.zone : self.zone + '.')`;
 const CEL_OWNER_ABS = `(self.name == '@' ? ${CEL_ZONE_ABS} : (self.name.endsWith('.') ? self.name : self.name + '.' + ${CEL_ZONE_ABS}))`;
 const CEL_TARGET_ABS = `(self.target.endsWith('.') ? self.target : self.target + '.')`;
 
-function ownerAbs(spec: ApexAliasSpec): string {
+function ownerAbs(spec: RuleSpec): string {
   const zoneAbs = absoluteName(spec.zone);
   if (spec.name === '@') return zoneAbs;
   return spec.name.endsWith('.') ? spec.name : `${spec.name}.${zoneAbs}`;
@@ -192,7 +206,7 @@ export function celValidations(): { rule: string; message: string; fieldPath?: s
 }
 
 /** Runs every rule; returns the failures as `spec<fieldPath>: <message>`. */
-export function checkSpecRules(spec: ApexAliasSpec): string[] {
+export function checkSpecRules(spec: RuleSpec): string[] {
   const problems: string[] = [];
   for (const rule of SPEC_RULES) {
     if (!rule.check(spec)) problems.push(`spec${rule.fieldPath ?? ''}: ${rule.message}`);

@@ -14,5 +14,4 @@ export type {
   ObjectMeta,
   OnTargetMissing,
 } from './schema.ts';
-export type { Marker } from '../plan/ownership.ts';
 export type { ValidationResult } from './validate.ts';

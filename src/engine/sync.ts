@@ -6,54 +6,24 @@ import { diff } from '../plan/diff.ts';
 import { ADDRESS_TYPE } from '../plan/types.ts';
 import type { AddressType, CurrentRecords, FamilyResolution } from '../plan/types.ts';
 import { withoutRepairs, zoneDrift } from '../drift/zone.ts';
-import type { RepairLimiter } from '../drift/zone.ts';
-import type { NameserverVerifier } from '../drift/nameservers.ts';
-import type { Resolved, Resolver } from '../resolve/resolver.ts';
+import type { Resolved } from '../resolve/resolver.ts';
 import { mapLimit } from '../util/concurrency.ts';
 import { ClaimIndex } from '../plan/claims.ts';
 import { aliasKey } from '../api/names.ts';
-import { checkNameservers, readBack } from '../drift/verify.ts';
-import type { Logger } from '../observe/logger.ts';
+import { checkNameservers, readBack } from './verify.ts';
 import { aliasLogger } from '../observe/logger.ts';
 import { backoffSeconds, refreshDelaySeconds } from './refresh.ts';
-import type { RefreshPolicy } from './refresh.ts';
 import type {
   AliasFailure,
   AliasInput,
   AliasOutcome,
-  BackendLookup,
   PlannedChange,
+  SyncDeps,
+  SyncReport,
   SyncSummary,
 } from './types.ts';
 
-export interface SyncDeps {
-  resolver: Resolver;
-  backendFor: BackendLookup;
-  ownerId: string;
-  /** Limits drift repairs per alias; without it every drift is repaired (or reported under Report). */
-  repairs?: RepairLimiter;
-  /** The nameserver verifier of a backend, when its zones' authoritative servers are to be checked. */
-  nameservers?: (backend: string) => NameserverVerifier | undefined;
-  /** After a write, look again this soon to verify the secondaries (controller mode). */
-  verifyAfterWriteMs?: number;
-  refresh: RefreshPolicy;
-  logger: Logger;
-  now: () => number;
-  random: () => number;
-  /** Plan only: read and diff, but write nothing. */
-  dryRun: boolean;
-  /** Consecutive failures per alias key, for backoff; the engine updates it. */
-  failures?: Map<string, number>;
-  /** Called as work completes, for progress on large manifest sets. */
-  onProgress?: (phase: 'resolve' | 'read' | 'write', done: number, total: number) => void;
-  /** Lookups in flight at once. */
-  concurrency?: number;
-}
-
-export interface SyncReport {
-  outcomes: AliasOutcome[];
-  summary: SyncSummary;
-}
+export type { SyncDeps, SyncReport } from './types.ts';
 
 /** Absolute owner name of an alias: `name` relative to `zone`, "@" being the apex. */
 export function ownerFqdn(zone: string, name: string): string {

@@ -10,7 +10,11 @@ import type {
   Family,
 } from '../plan/types.ts';
 import type { Resolved } from '../resolve/resolver.ts';
-import type { NameserverVerdict } from '../drift/nameservers.ts';
+import type { NameserverVerdict, NameserverVerifier } from '../drift/nameservers.ts';
+import type { RepairLimiter } from '../drift/zone.ts';
+import type { Logger } from '../observe/logger.ts';
+import type { Resolver } from '../resolve/resolver.ts';
+import type { RefreshPolicy } from './refresh.ts';
 
 /** The fields of a defaulted ApexAlias spec that the engine reads. */
 export interface AliasSpecView {
@@ -96,4 +100,34 @@ export interface SyncSummary {
 export interface PlannedChange {
   outcome: AliasOutcome;
   change: NameChange;
+}
+
+/** What one pass runs with: the resolver, the backends, the policies and the clock. */
+export interface SyncDeps {
+  resolver: Resolver;
+  backendFor: BackendLookup;
+  ownerId: string;
+  /** Limits drift repairs per alias; without it every drift is repaired (or reported under Report). */
+  repairs?: RepairLimiter;
+  /** The nameserver verifier of a backend, when its zones' authoritative servers are to be checked. */
+  nameservers?: (backend: string) => NameserverVerifier | undefined;
+  /** After a write, look again this soon to verify the secondaries (controller mode). */
+  verifyAfterWriteMs?: number;
+  refresh: RefreshPolicy;
+  logger: Logger;
+  now: () => number;
+  random: () => number;
+  /** Plan only: read and diff, but write nothing. */
+  dryRun: boolean;
+  /** Consecutive failures per alias key, for backoff; the engine updates it. */
+  failures?: Map<string, number>;
+  /** Called as work completes, for progress on large manifest sets. */
+  onProgress?: (phase: 'resolve' | 'read' | 'write', done: number, total: number) => void;
+  /** Lookups in flight at once. */
+  concurrency?: number;
+}
+
+export interface SyncReport {
+  outcomes: AliasOutcome[];
+  summary: SyncSummary;
 }

@@ -1,6 +1,5 @@
 import type { DnsBackend } from '../backends/types.ts';
-import type { SyncDeps } from '../engine/sync.ts';
-import type { AliasOutcome, PlannedChange } from '../engine/types.ts';
+import type { AliasOutcome, PlannedChange, SyncDeps } from './types.ts';
 import { aliasLogger } from '../observe/logger.ts';
 import { sameAddresses } from '../plan/addresses.ts';
 import type { AddressRRset, AddressType, CurrentRecords } from '../plan/types.ts';
