@@ -34,12 +34,6 @@ const zoneRe = new RegExp(ZONE_RE);
 const hostnameRe = new RegExp(HOSTNAME_RE);
 const labelOnlyRe = new RegExp(LABEL_ONLY_RE);
 
-/** Lower-cases a DNS name and drops one trailing dot: the canonical form used between modules. */
-export function normalizeDnsName(name: string): string {
-  const lower = name.toLowerCase();
-  return lower.endsWith('.') ? lower.slice(0, -1) : lower;
-}
-
 /** Same name in absolute form, with exactly one trailing dot. */
 export function absoluteName(name: string): string {
   return name.endsWith('.') ? name : `${name}.`;

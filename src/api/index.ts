@@ -17,7 +17,6 @@ export {
   isIP,
   isLabel,
   isZoneName,
-  normalizeDnsName,
   parseIp,
 } from './dnsname.ts';
 export type { ParsedIp } from './dnsname.ts';

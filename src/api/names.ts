@@ -2,16 +2,16 @@
  * The names an ApexAlias writes to, and its ownership marker (DESIGN rule 6). Pure.
  * Every name returned here is absolute, lower-case and written without the trailing dot.
  */
-import { normalizeDnsName } from './dnsname.ts';
+import { normalizeName } from '../dns/names.ts';
 
 /** The zone of a spec in canonical form ("example.com"). */
 export function zoneName(spec: { zone: string }): string {
-  return normalizeDnsName(spec.zone);
+  return normalizeName(spec.zone);
 }
 
 /** The target of a spec in canonical form ("lb.example.net"). */
 export function targetName(spec: { target: string }): string {
-  return normalizeDnsName(spec.target);
+  return normalizeName(spec.target);
 }
 
 /**
@@ -22,8 +22,8 @@ export function ownerName(spec: { zone: string; name?: string }): string {
   const zone = zoneName(spec);
   const name = spec.name ?? '@';
   if (name === '@') return zone;
-  if (name.endsWith('.')) return normalizeDnsName(name);
-  return `${name.toLowerCase()}.${zone}`;
+  if (name.endsWith('.')) return normalizeName(name);
+  return normalizeName(`${name}.${zone}`);
 }
 
 /**

@@ -14,7 +14,7 @@ export function outcomeJson(o: AliasOutcome): Record<string, unknown> {
     backend: o.backend,
     result: verdictWord(o),
     written: o.written,
-    changes: o.verdict?.kind === 'change' ? o.verdict.reasons : [],
+    changes: o.verdict?.kind === 'change' ? o.verdict.reasons.map((r) => r.text) : [],
     blocked:
       o.verdict?.kind === 'blocked' ? { reason: o.verdict.reason, message: o.verdict.message } : undefined,
     failure: o.failure,
@@ -43,7 +43,7 @@ export function formatText(outcomes: AliasOutcome[], summary: SyncSummary, dryRu
     const head = `${o.key} ${o.fqdn} → ${o.input.spec.target}`;
     if (o.verdict?.kind === 'change' && (o.written || dryRun)) {
       lines.push(`${dryRun ? '~' : '✓'} ${head}`);
-      for (const r of o.verdict.reasons) lines.push(`    ${r}`);
+      for (const r of o.verdict.reasons) lines.push(`    ${r.text}`);
       if (o.failure) lines.push(`    ! ${o.failure.message}`);
     } else if (word === 'unchanged') {
       if (o.desired?.problems.length) lines.push(`= ${head} (unchanged)`);

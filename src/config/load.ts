@@ -7,7 +7,8 @@ import { Type } from '@sinclair/typebox';
 import type { TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { LineCounter, parseAllDocuments } from 'yaml';
-import { isLabel, isZoneName, normalizeDnsName } from '../api/dnsname.ts';
+import { isLabel, isZoneName } from '../api/dnsname.ts';
+import { normalizeName, tryNormalizeName } from '../dns/names.ts';
 import { describeSchemaErrors, isPlainObject, joinPath } from '../api/schema-errors.ts';
 import type { ValidationResult } from '../api/validate.ts';
 import { ValidationError } from '../errors.ts';
@@ -67,7 +68,7 @@ const BACKEND_KINDS: Record<BackendConfig['type'], BackendKind> = {
         if (tsig.secretFile !== undefined && tsig.keyName === undefined) {
           problems.push(`${path}.tsig.keyName: required with secretFile`);
         }
-        if (tsig.keyName !== undefined && !isZoneName(normalizeDnsName(tsig.keyName))) {
+        if (tsig.keyName !== undefined && !isZoneName(tryNormalizeName(tsig.keyName) ?? '')) {
           problems.push(`${path}.tsig.keyName: must be a DNS name such as ctl-key or ctl-key.example.com`);
         }
       }
@@ -77,7 +78,7 @@ const BACKEND_KINDS: Record<BackendConfig['type'], BackendKind> = {
       const backend = b as Rfc2136BackendConfig;
       if (!backend.tsig) return backend;
       const tsig = { ...backend.tsig };
-      if (tsig.keyName !== undefined) tsig.keyName = normalizeDnsName(tsig.keyName);
+      if (tsig.keyName !== undefined) tsig.keyName = normalizeName(tsig.keyName);
       if (tsig.secretFile !== undefined) {
         tsig.secretFile = resolve(tsig.secretFile);
         tsig.algorithm ??= DEFAULT_TSIG_ALGORITHM;
@@ -93,7 +94,7 @@ const BACKEND_KINDS: Record<BackendConfig['type'], BackendKind> = {
       const backend = b as ZonefileBackendConfig;
       const problems: string[] = [];
       backend.nameservers.forEach((ns, i) => {
-        if (!isZoneName(normalizeDnsName(ns)) || !normalizeDnsName(ns).includes('.')) {
+        if (!isZoneName(tryNormalizeName(ns) ?? '') || !ns.replace(/\.$/, '').includes('.')) {
           problems.push(
             `${path}.nameservers[${i}]: must be a fully qualified hostname such as ns1.example.com`,
           );
@@ -106,7 +107,7 @@ const BACKEND_KINDS: Record<BackendConfig['type'], BackendKind> = {
       return {
         ...backend,
         directory: resolve(backend.directory),
-        nameservers: backend.nameservers.map(normalizeDnsName),
+        nameservers: backend.nameservers.map((ns) => normalizeName(ns)),
       };
     },
   },
@@ -133,8 +134,8 @@ const NAMESPACE_RE = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
 function normalizeZonePattern(pattern: string): string | undefined {
   if (pattern === '*') return pattern;
   const wildcard = pattern.startsWith('*.');
-  const name = normalizeDnsName(wildcard ? pattern.slice(2) : pattern);
-  if (!isZoneName(name)) return undefined;
+  const name = tryNormalizeName(wildcard ? pattern.slice(2) : pattern);
+  if (name === undefined || !isZoneName(name)) return undefined;
   return wildcard ? `*.${name}` : name;
 }
 
@@ -179,10 +180,10 @@ function checkBackend(raw: unknown, path: string): { backend?: BackendConfig; pr
           `${zonePath}: "*" is only allowed for zonefile backends; list the zones this ${type} backend serves`,
         );
       }
-    } else if (!isZoneName(normalizeDnsName(zone))) {
+    } else if (!isZoneName(tryNormalizeName(zone) ?? '')) {
       problems.push(`${zonePath}: must be a DNS zone name such as example.com`);
     }
-    const normalized = zone === '*' ? zone : normalizeDnsName(zone);
+    const normalized = zone === '*' ? zone : (tryNormalizeName(zone) ?? zone);
     if (seen.has(normalized)) problems.push(`${zonePath}: duplicate zone ${JSON.stringify(normalized)}`);
     seen.add(normalized);
     return normalized;

@@ -1,7 +1,7 @@
 /**
  * Which backend serves a zone, and which namespace may manage it (DESIGN rule 9). Pure.
  */
-import { normalizeDnsName } from '../api/dnsname.ts';
+import { normalizeName } from '../dns/names.ts';
 import { ConfigError } from './errors.ts';
 import type { BackendConfig, Config } from './schema.ts';
 
@@ -18,7 +18,7 @@ function serves(backend: BackendConfig, zone: string): 'exact' | 'wildcard' | un
  * ERR_CONFIG_AMBIGUOUS_BACKEND, each with a message that says what to change.
  */
 export function backendForZone(config: Config, zone: string, requestedName?: string): BackendConfig {
-  const name = normalizeDnsName(zone);
+  const name = normalizeName(zone);
   if (requestedName !== undefined) {
     const backend = config.backends.find((b) => b.name === requestedName);
     if (!backend) {
@@ -65,7 +65,7 @@ function zoneMatches(pattern: string, zone: string): boolean {
  */
 export function zoneAllowed(config: Config, namespace: string, zone: string): boolean {
   if (config.allow === undefined) return true;
-  const name = normalizeDnsName(zone);
+  const name = normalizeName(zone);
   return config.allow.some(
     (rule) =>
       (rule.namespaces.includes('*') || rule.namespaces.includes(namespace)) &&

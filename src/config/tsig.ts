@@ -3,7 +3,7 @@
  * field: it is not an enumerable property, and JSON, util.inspect and loggers show it redacted.
  * No error message here ever quotes the content of a key file.
  */
-import { normalizeDnsName } from '../api/dnsname.ts';
+import { normalizeName } from '../dns/names.ts';
 import { ConfigError } from './errors.ts';
 import type { ReadFile } from './load.ts';
 import { DEFAULT_TSIG_ALGORITHM, TSIG_ALGORITHMS } from './schema.ts';
@@ -170,7 +170,7 @@ export function parseBindKeyFile(text: string): BindKey[] {
     if (algorithm === undefined)
       throw new Error(`line ${head.line}: key "${nameToken.text}" has no algorithm`);
     if (secret === undefined) throw new Error(`line ${head.line}: key "${nameToken.text}" has no secret`);
-    keys.push({ name: normalizeDnsName(nameToken.text), algorithm, secret });
+    keys.push({ name: normalizeName(nameToken.text), algorithm, secret });
   }
   return keys;
 }
@@ -206,7 +206,7 @@ export async function loadTsigKey(backend: BackendConfig, readFile: ReadFile): P
     }
     if (tsig.keyName === undefined)
       throw new ConfigError('ERR_CONFIG_TSIG', `${where}.keyName: required with secretFile`);
-    return new TsigKey(normalizeDnsName(tsig.keyName), tsig.algorithm ?? DEFAULT_TSIG_ALGORITHM, secret);
+    return new TsigKey(normalizeName(tsig.keyName), tsig.algorithm ?? DEFAULT_TSIG_ALGORITHM, secret);
   }
   if (tsig.keyFile === undefined) {
     throw new ConfigError('ERR_CONFIG_TSIG', `${where}: set exactly one of secretFile and keyFile`);
@@ -222,7 +222,7 @@ export async function loadTsigKey(backend: BackendConfig, readFile: ReadFile): P
       `${where}.keyFile: ${file} is not a BIND key file: ${(err as Error).message}`,
     );
   }
-  const wanted = tsig.keyName === undefined ? undefined : normalizeDnsName(tsig.keyName);
+  const wanted = tsig.keyName === undefined ? undefined : normalizeName(tsig.keyName);
   const candidates = wanted === undefined ? keys : keys.filter((k) => k.name === wanted);
   if (candidates.length !== 1) {
     const names = keys.map((k) => k.name).join(', ') || 'none';

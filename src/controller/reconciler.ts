@@ -1,16 +1,17 @@
 import { FINALIZER } from '../api/schema.ts';
-import { aliasKey, keyOf } from '../api/names.ts';
+import { aliasKey, keyOf, ownerName } from '../api/names.ts';
 import type { ApexAlias, ApexAliasStatus } from '../api/schema.ts';
 import { validateApexAlias } from '../api/validate.ts';
 import type { Config } from '../config/schema.ts';
 import { zoneAllowed } from '../config/select.ts';
 import { normalizeName } from '../dns/names.ts';
-import { ownerFqdn, syncAliases } from '../engine/sync.ts';
+import { syncAliases } from '../engine/sync.ts';
 import type { AliasOutcome, BackendLookup } from '../engine/types.ts';
 import type { DnsBackend } from '../backends/types.ts';
 import type { Logger } from '../observe/logger.ts';
 import { aliasLogger } from '../observe/logger.ts';
 import { planDeletion } from '../plan/delete.ts';
+import { describeReasons } from '../plan/change.ts';
 import { ClaimIndex } from '../plan/claims.ts';
 import type { Claim } from '../plan/claims.ts';
 import type { Resolver } from '../resolve/resolver.ts';
@@ -99,7 +100,7 @@ export class Reconciler {
       if (!zoneAllowed(this.#deps.config, namespace, zone)) return undefined;
       return {
         key: aliasKey(namespace, alias.metadata.name),
-        name: ownerFqdn(zone, alias.spec.name ?? '@'),
+        name: ownerName(alias.spec),
         createdAt: alias.metadata.creationTimestamp,
       };
     } catch {
@@ -149,7 +150,7 @@ export class Reconciler {
       await this.#blocked(alias, 'ZoneNotAllowed', message, log);
       return {};
     }
-    const claim = this.#claims.verdict(key) ?? { name: ownerFqdn(zone, spec.name), winner: key, losers: [] };
+    const claim = this.#claims.verdict(key) ?? { name: ownerName(spec), winner: key, losers: [] };
     if (claim.winner !== key) {
       const message = `${claim.name} is claimed by the older ApexAlias ${claim.winner}`;
       await this.#blocked(alias, 'Conflict', message, log);
@@ -208,7 +209,7 @@ export class Reconciler {
       log.warn('no backend for the zone; releasing without DNS cleanup', { error: (err as Error).message });
     }
     if (backend && spec.deletionPolicy === 'Delete' && zoneAllowed(this.#deps.config, namespace, zone)) {
-      const fqdn = ownerFqdn(zone, spec.name);
+      const fqdn = ownerName(spec);
       const current = (await backend.read(zone, [fqdn])).get(fqdn) ?? { name: fqdn };
       const verdict = planDeletion(fqdn, current, {
         ownerId: this.#deps.config.ownerId,
@@ -222,14 +223,14 @@ export class Reconciler {
           this.#events.record(alias, 'Warning', 'DeleteFailed', 'Delete', error.message);
           throw error; // keep the finalizer; the workqueue retries with backoff
         }
-        log.info('records deleted', { changes: verdict.reasons });
-        this.#events.record(alias, 'Normal', 'RecordsDeleted', 'Delete', verdict.reasons.join('; '));
+        log.info('records deleted', { changes: verdict.reasons.map((r) => r.text) });
+        this.#events.record(alias, 'Normal', 'RecordsDeleted', 'Delete', describeReasons(verdict.reasons));
       }
     }
     await this.#release(alias);
     this.#forget(key);
     // The name is free now: an alias that lost it to this one may take it.
-    for (const other of this.#claims.claimants(ownerFqdn(zone, spec.name))) this.#deps.enqueue(other);
+    for (const other of this.#claims.claimants(ownerName(spec))) this.#deps.enqueue(other);
     return {};
   }
 
@@ -276,7 +277,7 @@ export class Reconciler {
       const repaired = o.drift?.action === 'repair';
       const note =
         (repaired ? 'the zone had been changed behind our back; restored: ' : '') +
-        o.verdict.reasons.join('; ');
+        describeReasons(o.verdict.reasons);
       this.#events.record(alias, 'Normal', repaired ? 'DriftRepaired' : 'RecordsUpdated', 'Update', note);
     } else if (inSync?.status === 'False') {
       this.#events.record(alias, 'Warning', inSync.reason, 'Verify', inSync.message);

@@ -2,6 +2,7 @@ import type { ApexAliasStatus, Condition } from '../api/schema.ts';
 import type { AliasOutcome } from '../engine/types.ts';
 import { publishedAfter } from '../engine/published.ts';
 import type { AddressRRset, AddressType } from '../plan/types.ts';
+import { describeReasons } from '../plan/change.ts';
 
 export type ConditionType = 'Ready' | 'Resolved' | 'Synced' | 'InSync';
 
@@ -104,8 +105,8 @@ export function outcomeConditions(o: AliasOutcome, inSync: ConditionInput | unde
     };
   } else if (o.verdict?.kind === 'change') {
     synced = o.written
-      ? { type: 'Synced', status: 'True', reason: 'Written', message: o.verdict.reasons.join('; ') }
-      : { type: 'Synced', status: 'False', reason: 'NotWritten', message: o.verdict.reasons.join('; ') };
+      ? { type: 'Synced', status: 'True', reason: 'Written', message: describeReasons(o.verdict.reasons) }
+      : { type: 'Synced', status: 'False', reason: 'NotWritten', message: describeReasons(o.verdict.reasons) };
   } else {
     synced = {
       type: 'Synced',

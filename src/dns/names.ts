@@ -47,6 +47,17 @@ export function normalizeName(name: string): string {
 }
 
 /**
+ * {@link normalizeName}, or undefined where it would throw: for input still being validated.
+ */
+export function tryNormalizeName(name: string): string | undefined {
+  try {
+    return normalizeName(name);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The uncompressed wire form of a name (length-prefixed labels ending in the root label).
  * Case is preserved; pass a normalized name where canonical form matters (TSIG).
  * @throws DnsError `ERR_DNS_NAME` when the name is invalid.

@@ -9,7 +9,7 @@ import { withoutRepairs, zoneDrift } from '../drift/zone.ts';
 import type { Resolved } from '../resolve/resolver.ts';
 import { mapLimit } from '../util/concurrency.ts';
 import { ClaimIndex } from '../plan/claims.ts';
-import { aliasKey } from '../api/names.ts';
+import { aliasKey, ownerName } from '../api/names.ts';
 import { checkNameservers, readBack } from './verify.ts';
 import { aliasLogger } from '../observe/logger.ts';
 import { backoffSeconds, refreshDelaySeconds } from './refresh.ts';
@@ -24,14 +24,6 @@ import type {
 } from './types.ts';
 
 export type { SyncDeps, SyncReport } from './types.ts';
-
-/** Absolute owner name of an alias: `name` relative to `zone`, "@" being the apex. */
-export function ownerFqdn(zone: string, name: string): string {
-  const z = normalizeName(zone);
-  if (name === '@' || name === '') return z;
-  if (name.endsWith('.')) return normalizeName(name);
-  return normalizeName(`${name}.${z}`);
-}
 
 /**
  * One reconcile pass over a set of aliases: resolve every target (de-duplicated by the
@@ -115,7 +107,7 @@ function initialOutcome(
   const outcome: AliasOutcome = {
     input,
     key: aliasKey(input.namespace, input.name),
-    fqdn: ownerFqdn(zone, input.spec.name),
+    fqdn: ownerName(input.spec),
     zone,
     resolved: {},
     written: false,
@@ -252,7 +244,7 @@ function planOne(o: AliasOutcome, current: CurrentRecords, deps: SyncDeps): Alia
   if (o.verdict.kind === 'noop') o.inSync = !(o.drift?.action === 'report' || o.drift?.action === 'fight');
   if (verdict.kind === 'blocked') log.warn(verdict.message, { reason: verdict.reason });
   if (o.verdict.kind === 'change') {
-    log.info(deps.dryRun ? 'would change' : 'changing', { changes: o.verdict.reasons, backend: o.backend });
+    log.info(deps.dryRun ? 'would change' : 'changing', { changes: o.verdict.reasons.map((r) => r.text), backend: o.backend });
   }
   return o.verdict;
 }

@@ -1,5 +1,5 @@
 import { markerName } from './ownership.ts';
-import type { AddressType, DiffResult, NameChange } from './types.ts';
+import type { AddressType, ChangeReason, DiffResult, NameChange } from './types.ts';
 
 /**
  * The planner's one shape of a write: a `change` verdict for owner name `name`, guarded by the
@@ -10,7 +10,7 @@ export function changeOf(
   markerValue: string,
   how: { marker: NameChange['marker']; expectMarker: NameChange['expect']['marker']; absent?: AddressType[] },
   set: NameChange['set'],
-  reasons: string[],
+  reasons: ChangeReason[],
 ): DiffResult {
   return {
     kind: 'change',
@@ -24,4 +24,9 @@ export function changeOf(
     },
     reasons,
   };
+}
+
+/** A change's reasons in words, one sentence: for Events, status messages and reports. */
+export function describeReasons(reasons: readonly ChangeReason[]): string {
+  return reasons.map((r) => r.text).join('; ');
 }

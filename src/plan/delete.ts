@@ -1,7 +1,7 @@
 import { changeOf } from './change.ts';
 import { present } from './diff.ts';
 import { classifyOwnership, describeMarker, markerName, markerValue, parseMarker } from './ownership.ts';
-import type { AddressType, CurrentRecords, DiffResult, NameChange, Ownership } from './types.ts';
+import type { AddressType, ChangeReason, CurrentRecords, DiffResult, NameChange, Ownership } from './types.ts';
 
 const TYPES: readonly AddressType[] = ['A', 'AAAA'];
 
@@ -38,13 +38,13 @@ export function planDeletion(name: string, current: CurrentRecords, ownership: O
   }
   const value = markerValue(ownership.ownerId, ownership.resource);
   const set: NameChange['set'] = {};
-  const reasons: string[] = [];
+  const reasons: ChangeReason[] = [];
   for (const type of TYPES) {
     if (present(current[type])) {
       set[type] = null;
-      reasons.push(`${type}: removed (deleted)`);
+      reasons.push({ subject: type, kind: 'removed', text: `${type}: removed (deleted)` });
     }
   }
-  reasons.push('marker: deleted');
+  reasons.push({ subject: 'marker', kind: 'marker-deleted', text: 'marker: deleted' });
   return changeOf(name, value, { marker: 'delete', expectMarker: { value } }, set, reasons);
 }

@@ -5,6 +5,7 @@ import { changeOf } from './change.ts';
 import type {
   AddressRRset,
   AddressType,
+  ChangeReason,
   CurrentRecords,
   DesiredState,
   DiffResult,
@@ -80,12 +81,12 @@ export function diff(
   }
 
   const set: NameChange['set'] = {};
-  const reasons: string[] = [];
+  const reasons: ChangeReason[] = [];
   for (const type of TYPES) planType(type, want, current[type], set, reasons);
 
   const value = markerValue(ownership.ownerId, ownership.resource);
   if (takeover) {
-    reasons.unshift(`marker: taken over from ${holder}`);
+    reasons.unshift({ subject: 'marker', kind: 'marker-taken-over', text: `marker: taken over from ${holder}` });
     return changeOf(
       name,
       value,
@@ -103,9 +104,11 @@ export function diff(
   // them ours for repair and deletion. A bare marker with nothing to manage is not.
   const adopted = existing.filter((type) => want[type].action === 'write');
   if (Object.keys(set).length === 0 && adopted.length === 0) return { kind: 'noop' };
-  reasons.unshift(
-    existing.length > 0 ? `marker: created, adopting ${existing.join(', ')}` : 'marker: created',
-  );
+  reasons.unshift({
+    subject: 'marker',
+    kind: 'marker-created',
+    text: existing.length > 0 ? `marker: created, adopting ${existing.join(', ')}` : 'marker: created',
+  });
   const absent = TYPES.filter((type) => !existing.includes(type));
   return changeOf(name, value, { marker: 'create', expectMarker: 'absent', absent }, set, reasons);
 }
@@ -115,14 +118,14 @@ function planType(
   want: DesiredState,
   have: AddressRRset | undefined,
   set: NameChange['set'],
-  reasons: string[],
+  reasons: ChangeReason[],
 ): void {
   const action = want[type];
   if (action.action === 'keep') return;
   if (action.action === 'remove') {
     if (present(have)) {
       set[type] = null;
-      reasons.push(`${type}: removed (${action.reason})`);
+      reasons.push({ subject: type, kind: 'removed', text: `${type}: removed (${action.reason})` });
     }
     return;
   }
@@ -134,7 +137,11 @@ function planType(
     action.source === 'resolved' ? '' : action.source === 'fallback' ? ' (fallback)' : ' (last known good)';
   if (!present(have)) {
     set[type] = rrset;
-    reasons.push(`${type}: created ${rrset.addresses.join(', ')} ttl ${rrset.ttl}${from}`);
+    reasons.push({
+      subject: type,
+      kind: 'created',
+      text: `${type}: created ${rrset.addresses.join(', ')} ttl ${rrset.ttl}${from}`,
+    });
     return;
   }
   const addressesChanged = !sameAddresses(have.addresses, rrset.addresses);
@@ -142,9 +149,14 @@ function planType(
   set[type] = rrset;
   if (addressesChanged) {
     const before = normalizeAddresses(have.addresses).join(', ');
-    reasons.push(`${type}: addresses changed ${before} → ${rrset.addresses.join(', ')}${from}`);
+    reasons.push({
+      subject: type,
+      kind: 'addresses',
+      text: `${type}: addresses changed ${before} → ${rrset.addresses.join(', ')}${from}`,
+    });
   }
-  if (have.ttl !== rrset.ttl) reasons.push(`${type}: ttl ${have.ttl} → ${rrset.ttl}${from}`);
+  if (have.ttl !== rrset.ttl)
+    reasons.push({ subject: type, kind: 'ttl', text: `${type}: ttl ${have.ttl} → ${rrset.ttl}${from}` });
 }
 
 /**

@@ -155,6 +155,23 @@ export type OwnershipStatus = 'unclaimed' | 'ours' | 'conflict' | 'foreign';
 /** Why the planner refuses to touch a name. */
 export type BlockedReason = 'CnameAtName' | 'NotOwned' | 'OwnedByOther' | 'Conflict';
 
+/**
+ * What one decision of a change does:
+ * - `created`, `addresses`, `ttl`, `removed`: an address RRset is written anew, gets other
+ *   addresses (the target moved, or a repair), only another TTL, or is deleted;
+ * - `marker-created`, `marker-taken-over`, `marker-deleted`: the ownership marker.
+ */
+export type ChangeKind =
+  'created' | 'addresses' | 'ttl' | 'removed' | 'marker-created' | 'marker-taken-over' | 'marker-deleted';
+
+/** One decision of a change, for logs, Events, status and metrics. */
+export interface ChangeReason {
+  subject: AddressType | 'marker';
+  kind: ChangeKind;
+  /** People-readable: "A: addresses changed 192.0.2.1 → 192.0.2.2". */
+  text: string;
+}
+
 /** The planner's verdict for one owner name. */
 export type DiffResult =
   | {
@@ -165,7 +182,7 @@ export type DiffResult =
   | {
       kind: 'change';
       change: NameChange;
-      /** People-readable, one per decision: "A: addresses changed 192.0.2.1 → 192.0.2.2". */
-      reasons: string[];
+      /** One per decision, in order: what it is about, what kind, and in words. */
+      reasons: ChangeReason[];
     }
   | { kind: 'blocked'; reason: BlockedReason; message: string };

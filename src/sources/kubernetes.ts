@@ -6,7 +6,7 @@ import type {
   KubernetesObject,
   ObjectCache,
 } from '@kubernetes/client-node';
-import { GROUP, PLURAL, VERSION } from '../api/schema.ts';
+import { FINALIZER, GROUP, PLURAL, VERSION } from '../api/schema.ts';
 import type { ApexAlias } from '../api/schema.ts';
 import { keyOf } from '../api/names.ts';
 import type { ApexAliasClient } from './kube-client.ts';
@@ -246,6 +246,6 @@ export function needsReconcile(before: ApexAlias | undefined, after: ApexAlias):
   return (
     before.metadata.generation !== after.metadata.generation ||
     before.metadata.deletionTimestamp !== after.metadata.deletionTimestamp ||
-    !(after.metadata.finalizers ?? []).includes('dns.apexalias.io/cleanup')
+    !(after.metadata.finalizers ?? []).includes(FINALIZER)
   );
 }

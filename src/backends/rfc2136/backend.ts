@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import type { AddressType, CurrentRecords, NameChange } from '../../plan/types.ts';
+import { markerName } from '../../plan/ownership.ts';
 import { normalizeAddresses } from '../../plan/addresses.ts';
 import { decodeMessage, encodeQuery, recordsOf } from '../../dns/query.ts';
 import type { RecordAnswer } from '../../dns/query.ts';
@@ -64,7 +65,7 @@ export class Rfc2136Backend implements DnsBackend {
       this.#assertInZone(name, z);
       result.set(name, { name });
       jobs.push({ name, qname: name, type: 'A' }, { name, qname: name, type: 'AAAA' });
-      jobs.push({ name, qname: `_apexalias.${name}`, type: 'TXT' });
+      jobs.push({ name, qname: markerName(name), type: 'TXT' });
     }
     await mapLimit(jobs, this.#opts.readConcurrency ?? 64, async (job) => {
       const answers = await this.#query(job.qname, job.type, opts?.signal);

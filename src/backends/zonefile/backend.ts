@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { normalizeAddresses, tryCanonicalAddress, addressTypeOf } from '../../plan/addresses.ts';
 import type { AddressType, CurrentRecords, NameChange } from '../../plan/types.ts';
+import { markerName } from '../../plan/ownership.ts';
+import { tryNormalizeName } from '../../dns/names.ts';
 import { BackendError } from '../errors.ts';
 import type { ApplyResult, BackendCapabilities, DnsBackend, BackendCallOptions } from '../types.ts';
 import { errorCode, nodeFs } from './fs.ts';
@@ -46,13 +48,13 @@ const ADDRESS_TYPES: readonly AddressType[] = ['A', 'AAAA'];
 const ZONE_RE = /^[a-z0-9_-]+(\.[a-z0-9_-]+)*$/;
 const NAME_RE = /^(\*|[a-z0-9_-]+)(\.(\*|[a-z0-9_-]+))*$/;
 
-/** Lower-case, without the trailing dot; undefined when it is not a plain host name. */
-function normaliseName(name: string, re: RegExp): string | undefined {
-  const n = name
-    .trim()
-    .replace(/\.$/, '')
-    .replace(/[A-Z]+/g, (m) => m.toLowerCase());
-  return re.test(n) && n.length <= 253 && n.split('.').every((label) => label.length <= 63) ? n : undefined;
+/**
+ * The canonical name, when it is one this backend writes as it is into a zone file: only
+ * letters, digits, '-', '_' and (for owner names) '*' labels, which need no master-file escapes.
+ */
+function fileName(name: string, re: RegExp): string | undefined {
+  const n = tryNormalizeName(name.trim());
+  return n !== undefined && re.test(n) ? n : undefined;
 }
 
 function messageOf(error: unknown): string {
@@ -121,7 +123,7 @@ function currentRecords(index: OwnerIndex, name: string): CurrentRecords {
   }
   const cname = here.CNAME[0];
   if (cname) current.cname = cnameTarget(cname.rdata);
-  const marker = viewOf(index, `_apexalias.${name}`).TXT;
+  const marker = viewOf(index, markerName(name)).TXT;
   if (marker.length > 0) current.marker = marker.map((r) => txtValue(r.rdata)).sort();
   return current;
 }
@@ -265,7 +267,7 @@ export class ZoneFileBackend implements DnsBackend {
     const zones = new Set<string>();
     for (const zone of opts.zones) {
       if (zone === '*') continue;
-      const z = normaliseName(zone, ZONE_RE);
+      const z = fileName(zone, ZONE_RE);
       if (z === undefined) {
         throw new BackendError(
           'INVALID',
@@ -277,7 +279,7 @@ export class ZoneFileBackend implements DnsBackend {
     }
     this.#zones = zones;
     this.#nameservers = opts.nameservers?.map((ns) => {
-      const n = normaliseName(ns, NAME_RE);
+      const n = fileName(ns, NAME_RE);
       if (n === undefined) {
         throw new BackendError(
           'INVALID',
@@ -516,7 +518,7 @@ export class ZoneFileBackend implements DnsBackend {
   }
 
   #servedZone(zone: string): string {
-    const z = normaliseName(zone, ZONE_RE);
+    const z = fileName(zone, ZONE_RE);
     if (z === undefined) {
       throw new BackendError(
         'NOTZONE',
@@ -531,7 +533,7 @@ export class ZoneFileBackend implements DnsBackend {
   }
 
   #nameInZone(name: string, zone: string): string {
-    const n = normaliseName(name, NAME_RE);
+    const n = fileName(name, NAME_RE);
     if (n === undefined || !inZone(n, zone)) {
       throw new BackendError(
         'NOTZONE',

@@ -4,7 +4,6 @@ import {
   isHostname,
   isIP,
   isZoneName,
-  normalizeDnsName,
   parseIp,
 } from '../../../src/api/index.ts';
 
@@ -100,8 +99,5 @@ describe('DNS names', () => {
   it('wants two labels for a hostname', () => {
     expect(isHostname('lb.demo.test')).toBe(true);
     expect(isHostname('localhost')).toBe(false);
-  });
-  it('normalises', () => {
-    expect(normalizeDnsName('WWW.Example.COM.')).toBe('www.example.com');
   });
 });

@@ -51,7 +51,7 @@ describe('status conditions', () => {
     const o = base({
       written: true,
       inSync: true,
-      verdict: { kind: 'change', change: {} as never, reasons: ['A: created'] },
+      verdict: { kind: 'change', change: {} as never, reasons: [{ subject: 'A', kind: 'created', text: 'A: created' }] },
     });
     expect(byType(outcomeConditions(o, inSyncCondition(o)))).toEqual({
       Ready: 'True/Ready',
@@ -64,7 +64,7 @@ describe('status conditions', () => {
   it('a write not yet read back is not confirmed', () => {
     const o = base({
       written: true,
-      verdict: { kind: 'change', change: {} as never, reasons: ['A: created'] },
+      verdict: { kind: 'change', change: {} as never, reasons: [{ subject: 'A', kind: 'created', text: 'A: created' }] },
     });
     expect(byType(outcomeConditions(o, inSyncCondition(o)))).toMatchObject({
       Ready: 'False/NotChecked',

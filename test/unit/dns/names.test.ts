@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeName, isSubdomain, normalizeName } from '../../../src/dns/names.ts';
+import { encodeName, isSubdomain, normalizeName, tryNormalizeName } from '../../../src/dns/names.ts';
 import { DnsError } from '../../../src/dns/errors.ts';
 
 describe('normalizeName', () => {
@@ -70,5 +70,13 @@ describe('isSubdomain', () => {
     ['', '.', true],
   ])('%s in %s is %s', (name, zone, expected) => {
     expect(isSubdomain(name, zone)).toBe(expected);
+  });
+});
+
+describe('tryNormalizeName', () => {
+  it('is normalizeName for a valid name and undefined where that would throw', () => {
+    expect(tryNormalizeName('WWW.Example.COM.')).toBe('www.example.com');
+    expect(tryNormalizeName('a..b')).toBeUndefined();
+    expect(tryNormalizeName(`${'a'.repeat(64)}.com`)).toBeUndefined();
   });
 });

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { planDeletion } from '../../../src/plan/delete.ts';
-import type { CurrentRecords, DiffResult, NameChange } from '../../../src/plan/types.ts';
-import { MARKER_NAME, NAME, OTHER_OWNER, OURS, ownership, rrset, SIBLING } from './fixtures.ts';
+import type { CurrentRecords, NameChange } from '../../../src/plan/types.ts';
+import { inWords, MARKER_NAME, NAME, OTHER_OWNER, OURS, ownership, rrset, SIBLING } from './fixtures.ts';
+import type { VerdictInWords } from './fixtures.ts';
 import { releaseChange } from '../../harness/changes.ts';
 
 const deletion = (set: NameChange['set']): NameChange => releaseChange(NAME, OURS, set);
 
-const cases: { name: string; current: Omit<CurrentRecords, 'name'>; expected: DiffResult }[] = [
+const cases: { name: string; current: Omit<CurrentRecords, 'name'>; expected: VerdictInWords }[] = [
   {
     name: 'rule 8: deleting removes our A, AAAA and marker',
     current: { marker: [OURS], A: rrset(['192.0.2.1']), AAAA: rrset(['2001:db8::1']) },
@@ -72,7 +73,7 @@ const cases: { name: string; current: Omit<CurrentRecords, 'name'>; expected: Di
 
 describe('planDeletion', () => {
   it.each(cases)('$name', (c) => {
-    expect(planDeletion(NAME, { name: NAME, ...c.current }, ownership())).toEqual(c.expected);
+    expect(inWords(planDeletion(NAME, { name: NAME, ...c.current }, ownership()))).toEqual(c.expected);
   });
 
   it('rule 8: adopt does not widen what a deletion may remove', () => {

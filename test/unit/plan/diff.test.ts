@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { desired } from '../../../src/plan/desired.ts';
 import { diff } from '../../../src/plan/diff.ts';
-import type { CurrentRecords, DesiredState, DiffResult } from '../../../src/plan/types.ts';
+import type { CurrentRecords, DesiredState } from '../../../src/plan/types.ts';
 import {
   claim,
   failed,
+  inWords,
   keep,
   MARKER_NAME,
   NAME,
@@ -20,18 +21,19 @@ import {
   want,
   write,
 } from './fixtures.ts';
+import type { VerdictInWords } from './fixtures.ts';
 
 interface Case {
   name: string;
   want: DesiredState;
   current: Omit<CurrentRecords, 'name'>;
   adopt?: boolean;
-  expected: DiffResult;
+  expected: VerdictInWords;
 }
 
 const V4 = ['192.0.2.1'];
 const V6 = ['2001:db8::1'];
-const notOwned = (types: string): DiffResult => ({
+const notOwned = (types: string): VerdictInWords => ({
   kind: 'blocked',
   reason: 'NotOwned',
   message:
@@ -397,7 +399,7 @@ const cases: Case[] = [
 describe('diff', () => {
   it.each(cases)('$name', (c) => {
     const result = diff(NAME, c.want, { name: NAME, ...c.current }, ownership(c.adopt ?? false));
-    expect(result).toEqual(c.expected);
+    expect(inWords(result)).toEqual(c.expected);
   });
 
   it('rule 1: desired → diff end to end: AAAA SERVFAIL leaves our AAAA and rewrites A', () => {
@@ -408,7 +410,7 @@ describe('diff', () => {
       A: rrset(V4, 30),
       AAAA: rrset(V6, 30),
     };
-    expect(diff(NAME, wish, current, ownership())).toEqual({
+    expect(inWords(diff(NAME, wish, current, ownership()))).toEqual({
       kind: 'change',
       change: ours({ A: rrset(['192.0.2.7'], 30) }),
       reasons: ['A: addresses changed 192.0.2.1 → 192.0.2.7'],
@@ -419,6 +421,23 @@ describe('diff', () => {
     const wish = desired(policy({ families: ['IPv4'] }), { A: resolved(V4, 60) }, {});
     const current: CurrentRecords = { name: NAME, marker: [OTHER_OWNER], AAAA: rrset(V6, 60) };
     expect(diff(NAME, wish, current, ownership()).kind).toBe('blocked');
+  });
+
+  it('says what each decision is, not only in words, so that metrics never parse the text', () => {
+    const kinds = (
+      current: Omit<CurrentRecords, 'name'>,
+      wish = want(write(['192.0.2.7'], 30), remove()),
+    ) => {
+      const r = diff(NAME, wish, { name: NAME, ...current }, { ...ownership(), supersedes: ['web/other'] });
+      return r.kind === 'change' ? r.reasons.map((x) => `${x.subject}:${x.kind}`) : r.kind;
+    };
+    expect(kinds({})).toEqual(['marker:marker-created', 'A:created']);
+    expect(kinds({ marker: [OURS], A: rrset(V4, 30), AAAA: rrset(V6, 30) })).toEqual([
+      'A:addresses',
+      'AAAA:removed',
+    ]);
+    expect(kinds({ marker: [OURS], A: rrset(['192.0.2.7'], 300) })).toEqual(['A:ttl']);
+    expect(kinds({ marker: [SIBLING] })).toEqual(['marker:marker-taken-over', 'A:created']);
   });
 
   it('does not modify its inputs', () => {

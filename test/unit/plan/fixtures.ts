@@ -3,6 +3,7 @@ import type {
   AliasPolicy,
   DesiredAction,
   DesiredState,
+  DiffResult,
   FamilyResolution,
   NameChange,
   Ownership,
@@ -84,3 +85,12 @@ export const ours = (set: NameChange['set']): NameChange => updateChange(NAME, s
 /** The change that claims a name without a marker. */
 export const claim = (set: NameChange['set'], absent: NameChange['expect']['absent']): NameChange =>
   claimChange(NAME, set, OURS, absent);
+
+/** A verdict as a test writes it: the reasons of a change in words only. */
+export type VerdictInWords =
+  Exclude<DiffResult, { kind: 'change' }> | { kind: 'change'; change: NameChange; reasons: string[] };
+
+/** The verdict with each reason reduced to its text, to compare with a {@link VerdictInWords}. */
+export function inWords(result: DiffResult): VerdictInWords {
+  return result.kind === 'change' ? { ...result, reasons: result.reasons.map((r) => r.text) } : result;
+}
