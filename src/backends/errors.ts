@@ -15,7 +15,10 @@ import { ApexAliasError } from '../errors.ts';
 export type BackendErrorKind =
   'PRECONDITION' | 'AUTH' | 'REFUSED' | 'NOTZONE' | 'UNREACHABLE' | 'SERVER' | 'INVALID';
 
-export class BackendError extends ApexAliasError {
+/** `ERR_BACKEND_<KIND>`, for example `ERR_BACKEND_PRECONDITION`. */
+export type BackendErrorCode = `ERR_BACKEND_${BackendErrorKind}`;
+
+export class BackendError extends ApexAliasError<BackendErrorCode> {
   readonly kind: BackendErrorKind;
   /** The backend's own result code: an RCODE name ("YXRRSET"), a TSIG error, or an HTTP status. */
   readonly detail: string;

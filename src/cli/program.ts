@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ApexAliasError } from '../errors.ts';
+import { BackendError } from '../backends/errors.ts';
 import { createLogger } from '../observe/logger.ts';
 import type { LogFormat, Logger } from '../observe/logger.ts';
 import { runResolve } from './resolve.ts';
@@ -31,7 +32,7 @@ async function run(program: Command, action: (logger: Logger) => Promise<number>
     if (err instanceof ApexAliasError) {
       process.stderr.write(`apexalias: ${err.message}\n`);
       logger.debug('command failed', { code: err.code });
-      process.exitCode = err.code.startsWith('ERR_BACKEND') ? EXIT.notInSync : EXIT.invalid;
+      process.exitCode = err instanceof BackendError ? EXIT.notInSync : EXIT.invalid;
     } else {
       process.stderr.write(`apexalias: unexpected error: ${(err as Error).stack ?? String(err)}\n`);
       process.exitCode = EXIT.notInSync;

@@ -16,8 +16,7 @@ export type ConfigErrorCode =
   | 'ERR_CONFIG_AMBIGUOUS_BACKEND'
   | 'ERR_CONFIG_TSIG';
 
-export class ConfigError extends ApexAliasError {
-  declare readonly code: ConfigErrorCode;
+export class ConfigError extends ApexAliasError<ConfigErrorCode> {
   constructor(code: ConfigErrorCode, message: string, options?: { cause?: unknown }) {
     super(code, message, options);
   }

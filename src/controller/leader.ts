@@ -21,7 +21,8 @@
  * may lead again later: `onStartedLeading` and `onStoppedLeading` alternate, starting with
  * `onStartedLeading`, and never overlap.
  */
-import { ApiException, CoordinationV1Api, Observable, V1MicroTime } from '@kubernetes/client-node';
+import { CoordinationV1Api, Observable, V1MicroTime } from '@kubernetes/client-node';
+import { apiErrorMessage, httpStatus } from '../sources/kube-client.ts';
 import type { ConfigurationOptions, KubeConfig, V1Lease, V1LeaseSpec } from '@kubernetes/client-node';
 
 import { ValidationError } from '../errors.ts';
@@ -104,30 +105,6 @@ function rawOf(record: LeaderRecord): string {
 /** A MicroTime to send: a kept server string goes back byte for byte (no loss of microseconds). */
 function microTime(value: string | number): V1MicroTime {
   return typeof value === 'string' ? (value as unknown as V1MicroTime) : new V1MicroTime(value);
-}
-
-function httpCode(err: unknown): number | undefined {
-  return err instanceof ApiException && typeof err.code === 'number' ? err.code : undefined;
-}
-
-/** One line about a failed request: the HTTP status and the apiserver's message, or the error. */
-function describeError(err: unknown): string {
-  if (err instanceof ApiException) {
-    let message = '';
-    try {
-      const body: unknown = typeof err.body === 'string' ? JSON.parse(err.body) : err.body;
-      const m = (body as { message?: unknown } | undefined)?.message;
-      if (typeof m === 'string') message = m;
-    } catch {
-      // Not a Status object.
-    }
-    return `HTTP ${String(err.code)}${message ? `: ${message}` : ''}`;
-  }
-  if (err instanceof Error) {
-    const cause = err.cause instanceof Error ? ` (${err.cause.message})` : '';
-    return `${err.name}: ${err.message}${cause}`;
-  }
-  return String(err);
 }
 
 /** Request options that abort the request when `signal` fires. */
@@ -346,7 +323,7 @@ export class LeaderElector {
     try {
       fn();
     } catch (err) {
-      this.#log?.error(`leader election: ${name} threw`, { error: describeError(err) });
+      this.#log?.error(`leader election: ${name} threw`, { error: apiErrorMessage(err) });
     }
   }
 
@@ -395,8 +372,9 @@ export class LeaderElector {
   }
 
   #logFailure(action: string, err: unknown): void {
-    const code = httpCode(err);
-    const fields = code === undefined ? { error: describeError(err) } : { code, error: describeError(err) };
+    const code = httpStatus(err);
+    const fields =
+      code === undefined ? { error: apiErrorMessage(err) } : { code, error: apiErrorMessage(err) };
     if (code === 409) this.#log?.debug(`leader election: lease ${action} conflict`, fields);
     else this.#log?.warn(`leader election: lease ${action} failed`, fields);
   }
@@ -430,7 +408,7 @@ export class LeaderElector {
         abortOn(signal),
       );
     } catch (err) {
-      if (httpCode(err) !== 404) {
+      if (httpStatus(err) !== 404) {
         this.#logFailure('read', err);
         return false;
       }
@@ -495,7 +473,7 @@ export class LeaderElector {
         return;
       } catch (err) {
         this.#logFailure('release', err);
-        if (httpCode(err) !== 409) return;
+        if (httpStatus(err) !== 409) return;
       }
       // The Lease changed since it was last seen: read it, and release it if it still names us.
       try {

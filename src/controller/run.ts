@@ -149,8 +149,7 @@ export async function runController(opts: ControllerOptions, logger: Logger): Pr
         }
         // Target drift: the target's addresses moved, not a first claim, a repair or a spec edit.
         if (outcome?.written && outcome.drift?.action !== 'repair' && outcome.verdict?.kind === 'change') {
-          if (outcome.verdict.reasons.some((r) => r.kind === 'addresses'))
-            metrics.countTargetDrift();
+          if (outcome.verdict.reasons.some((r) => r.kind === 'addresses')) metrics.countTargetDrift();
         }
       }
       let ok = 0;

@@ -96,7 +96,7 @@ export function outcomeConditions(o: AliasOutcome, inSync: ConditionInput | unde
   let synced: ConditionInput;
   if (o.verdict?.kind === 'blocked') {
     synced = { type: 'Synced', status: 'False', reason: o.verdict.reason, message: o.verdict.message };
-  } else if (o.failure && !o.failure.code.startsWith('ERR_RESOLVE_')) {
+  } else if (o.failure && o.failure.stage !== 'resolve') {
     synced = {
       type: 'Synced',
       status: 'False',
@@ -106,7 +106,12 @@ export function outcomeConditions(o: AliasOutcome, inSync: ConditionInput | unde
   } else if (o.verdict?.kind === 'change') {
     synced = o.written
       ? { type: 'Synced', status: 'True', reason: 'Written', message: describeReasons(o.verdict.reasons) }
-      : { type: 'Synced', status: 'False', reason: 'NotWritten', message: describeReasons(o.verdict.reasons) };
+      : {
+          type: 'Synced',
+          status: 'False',
+          reason: 'NotWritten',
+          message: describeReasons(o.verdict.reasons),
+        };
   } else {
     synced = {
       type: 'Synced',

@@ -1,10 +1,11 @@
-import type { BackendError } from '../backends/errors.ts';
+import { BackendError } from '../backends/errors.ts';
+import { ConfigError } from '../config/errors.ts';
 import type { DnsBackend } from '../backends/types.ts';
 import { normalizeName } from '../dns/names.ts';
 import { desired as planDesired } from '../plan/desired.ts';
 import { diff } from '../plan/diff.ts';
 import { ADDRESS_TYPE } from '../plan/types.ts';
-import type { AddressType, CurrentRecords, FamilyResolution } from '../plan/types.ts';
+import type { AddressType, CurrentRecords, FamilyResolution, ResolveFailureReason } from '../plan/types.ts';
 import { withoutRepairs, zoneDrift } from '../drift/zone.ts';
 import type { Resolved } from '../resolve/resolver.ts';
 import { mapLimit } from '../util/concurrency.ts';
@@ -22,6 +23,7 @@ import type {
   SyncReport,
   SyncSummary,
 } from './types.ts';
+import { resolveFailureCode } from './types.ts';
 
 export type { SyncDeps, SyncReport } from './types.ts';
 
@@ -61,7 +63,8 @@ export async function syncAliases(inputs: AliasInput[], deps: SyncDeps): Promise
     if (failed.length) {
       // The other family is still planned and written (rule 1); the alias is not in sync.
       o.failure = {
-        code: `ERR_RESOLVE_${failed[0]!.reason.toUpperCase().replace(/-/g, '_')}`,
+        stage: 'resolve',
+        code: resolveFailureCode(failed[0]!.reason as ResolveFailureReason),
         message: failed.map((p) => p.message).join('; '),
         retryable: true,
       };
@@ -118,7 +121,7 @@ function initialOutcome(
     backends.set(outcome, backend);
     outcome.backend = backend.name;
   } catch (err) {
-    outcome.failure = failureOf(err, false);
+    outcome.failure = failureOf(err);
   }
   return outcome;
 }
@@ -143,7 +146,7 @@ function settleClaims(outcomes: AliasOutcome[]): void {
       reason: 'Conflict',
       message: `${o.fqdn} is already claimed by the older ApexAlias ${verdict.winner}`,
     };
-    o.failure = { code: 'ERR_CONFLICT', message: o.verdict.message, retryable: false };
+    o.failure = { stage: 'conflict', code: 'ERR_CONFLICT', message: o.verdict.message, retryable: false };
   }
 }
 
@@ -180,7 +183,7 @@ async function readAndPlan(
       group.map((o) => o.fqdn),
     );
   } catch (err) {
-    const failure = failureOf(err, true);
+    const failure = failureOf(err);
     for (const o of group) o.failure = failure;
     deps.logger.error('reading the zone failed', {
       zone,
@@ -244,7 +247,10 @@ function planOne(o: AliasOutcome, current: CurrentRecords, deps: SyncDeps): Alia
   if (o.verdict.kind === 'noop') o.inSync = !(o.drift?.action === 'report' || o.drift?.action === 'fight');
   if (verdict.kind === 'blocked') log.warn(verdict.message, { reason: verdict.reason });
   if (o.verdict.kind === 'change') {
-    log.info(deps.dryRun ? 'would change' : 'changing', { changes: o.verdict.reasons.map((r) => r.text), backend: o.backend });
+    log.info(deps.dryRun ? 'would change' : 'changing', {
+      changes: o.verdict.reasons.map((r) => r.text),
+      backend: o.backend,
+    });
   }
   return o.verdict;
 }
@@ -293,7 +299,7 @@ async function applyIsolating(
 }
 
 function setWriteFailure(o: AliasOutcome, error: BackendError, deps: SyncDeps): void {
-  o.failure = failureOf(error, error.retryable);
+  o.failure = failureOf(error);
   aliasLogger(deps.logger, { ...o.input, zone: o.zone, target: o.input.spec.target }).error('write failed', {
     code: error.code,
     detail: error.detail,
@@ -302,12 +308,17 @@ function setWriteFailure(o: AliasOutcome, error: BackendError, deps: SyncDeps): 
   });
 }
 
-function failureOf(err: unknown, retryableDefault: boolean): AliasFailure {
-  const e = err as { code?: string; message?: string; retryable?: boolean };
+/** The failure a thrown error means for the alias: a typed error keeps its code. */
+function failureOf(err: unknown): AliasFailure {
+  if (err instanceof BackendError)
+    return { stage: 'backend', code: err.code, message: err.message, retryable: err.retryable };
+  if (err instanceof ConfigError)
+    return { stage: 'config', code: err.code, message: err.message, retryable: false };
   return {
-    code: e.code ?? 'ERR_INTERNAL',
-    message: e.message ?? String(err),
-    retryable: e.retryable ?? retryableDefault,
+    stage: 'internal',
+    code: 'ERR_INTERNAL',
+    message: (err as Error)?.message ?? String(err),
+    retryable: true,
   };
 }
 

@@ -1,4 +1,6 @@
 import type { DnsBackend } from '../backends/types.ts';
+import type { BackendErrorCode } from '../backends/errors.ts';
+import type { ConfigErrorCode } from '../config/errors.ts';
 import type {
   AddressRRset,
   AddressType,
@@ -6,6 +8,7 @@ import type {
   CurrentRecords,
   NameChange,
   DesiredState,
+  ResolveFailureReason,
   DiffResult,
   Family,
 } from '../plan/types.ts';
@@ -43,9 +46,25 @@ export interface AliasInput {
   supersedes?: string[];
 }
 
+/** `ERR_RESOLVE_<REASON>`: a lookup of the target failed (behaviour rule 5). */
+export type ResolveFailureCode = `ERR_RESOLVE_${Uppercase<SnakeCase<ResolveFailureReason>>}`;
+type SnakeCase<S extends string> = S extends `${infer A}-${infer B}` ? `${A}_${SnakeCase<B>}` : S;
+
+/** The code of a failed lookup of `reason`. */
+export function resolveFailureCode(reason: ResolveFailureReason): ResolveFailureCode {
+  return `ERR_RESOLVE_${reason.toUpperCase().replace(/-/g, '_')}` as ResolveFailureCode;
+}
+
+/**
+ * Where an alias's pass failed: looking up the target, choosing its backend (configuration),
+ * reading or writing the backend, settling a conflict, or a bug.
+ */
+export type FailureStage = 'resolve' | 'config' | 'backend' | 'conflict' | 'internal';
+
 /** Why an alias could not be planned or written; `code` is stable. */
 export interface AliasFailure {
-  code: string;
+  stage: FailureStage;
+  code: ResolveFailureCode | ConfigErrorCode | BackendErrorCode | 'ERR_CONFLICT' | 'ERR_INTERNAL';
   message: string;
   retryable: boolean;
 }

@@ -8,7 +8,7 @@ export const METRIC_PREFIX = 'apexalias_';
 
 /** How one reconcile ended (`apexalias_reconcile_total{result}`). */
 export const RECONCILE_RESULTS = ['success', 'error', 'requeue', 'terminal'] as const;
-export type ReconcileResult = (typeof RECONCILE_RESULTS)[number];
+export type ReconcileLabel = (typeof RECONCILE_RESULTS)[number];
 
 /** Why resolving a target failed (`apexalias_resolve_errors_total{reason}`); `rcode` is any other response code. */
 export const RESOLVE_ERROR_REASONS = [
@@ -100,7 +100,7 @@ export interface Metrics {
   readonly aliases: Gauge<'state'>;
 
   /** Counts one reconcile and observes how long it took. */
-  observeReconcile(result: ReconcileResult, seconds: number): void;
+  observeReconcile(result: ReconcileLabel, seconds: number): void;
   /**
    * Observes one target lookup (one family); with a reason, also counts it as failed. The
    * resolver's own spelling (`chain-too-long`) is accepted.

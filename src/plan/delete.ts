@@ -1,7 +1,14 @@
 import { changeOf } from './change.ts';
 import { present } from './diff.ts';
 import { classifyOwnership, describeMarker, markerName, markerValue, parseMarker } from './ownership.ts';
-import type { AddressType, ChangeReason, CurrentRecords, DiffResult, NameChange, Ownership } from './types.ts';
+import type {
+  AddressType,
+  ChangeReason,
+  CurrentRecords,
+  DiffResult,
+  NameChange,
+  Ownership,
+} from './types.ts';
 
 const TYPES: readonly AddressType[] = ['A', 'AAAA'];
 

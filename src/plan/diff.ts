@@ -86,7 +86,11 @@ export function diff(
 
   const value = markerValue(ownership.ownerId, ownership.resource);
   if (takeover) {
-    reasons.unshift({ subject: 'marker', kind: 'marker-taken-over', text: `marker: taken over from ${holder}` });
+    reasons.unshift({
+      subject: 'marker',
+      kind: 'marker-taken-over',
+      text: `marker: taken over from ${holder}`,
+    });
     return changeOf(
       name,
       value,

@@ -25,7 +25,12 @@ export function apiErrorMessage(err: unknown): string {
     const message = (body as { message?: unknown } | undefined)?.message;
     return `HTTP ${e.code}: ${typeof message === 'string' ? message : String(body ?? '').slice(0, 300)}`;
   }
-  return err instanceof Error ? err.message : String(err);
+  if (err instanceof Error) {
+    // fetch reports "fetch failed" and puts the reason (ECONNREFUSED, a TLS error) in the cause.
+    const cause = err.cause instanceof Error ? ` (${err.cause.message})` : '';
+    return `${err.message}${cause}`;
+  }
+  return String(err);
 }
 
 /** The HTTP status of a failed API call, when there is one. */

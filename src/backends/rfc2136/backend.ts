@@ -11,6 +11,7 @@ import { signMessage, verifyResponse } from '../../dns/tsig.ts';
 import { decodeUpdateResponse, encodeUpdate } from '../../dns/update.ts';
 import type { UpdateRR } from '../../dns/update.ts';
 import { BackendError } from '../errors.ts';
+import { TsigError } from '../../dns/errors.ts';
 import type { ApplyResult, BackendCallOptions, BackendCapabilities, DnsBackend } from '../types.ts';
 import { changeToRRs } from './messages.ts';
 import { errorForRcode, errorForTransport } from './rcodes.ts';
@@ -143,7 +144,7 @@ export class Rfc2136Backend implements DnsBackend {
       } catch (err) {
         // An unsigned error answer (FORMERR, REFUSED from a server without the key) says more
         // through its RCODE than through the missing signature.
-        const unsignedError = (err as { code?: string }).code === 'ERR_TSIG_UNSIGNED' && header.rcode !== 0;
+        const unsignedError = err instanceof TsigError && err.tsigError === 'UNSIGNED' && header.rcode !== 0;
         if (!unsignedError) return errorForTransport(err, this.#where(zone), tsig.name);
       }
     }

@@ -1,4 +1,4 @@
-import { rcodeName } from '../../dns/errors.ts';
+import { rcodeName, TsigError } from '../../dns/errors.ts';
 import { BackendError } from '../errors.ts';
 
 /**
@@ -55,8 +55,8 @@ export function errorForRcode(rcode: number, where: string, keyName?: string): B
 export function errorForTransport(err: unknown, where: string, keyName?: string): BackendError {
   const code = (err as { code?: string }).code ?? '';
   const detail = err instanceof Error ? err.message : String(err);
-  if (code.startsWith('ERR_TSIG_')) {
-    const tsigError = code.slice('ERR_TSIG_'.length);
+  if (err instanceof TsigError) {
+    const tsigError = err.tsigError;
     return new BackendError(
       'AUTH',
       tsigError,

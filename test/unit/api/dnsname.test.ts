@@ -1,11 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  canonicalIp,
-  isHostname,
-  isIP,
-  isZoneName,
-  parseIp,
-} from '../../../src/api/index.ts';
+import { canonicalIp, isHostname, isIP, isZoneName, parseIp } from '../../../src/api/index.ts';
 
 describe('isIP (the apiserver CEL isIP, from Go netip.ParseAddr)', () => {
   it.each([

@@ -51,7 +51,11 @@ describe('status conditions', () => {
     const o = base({
       written: true,
       inSync: true,
-      verdict: { kind: 'change', change: {} as never, reasons: [{ subject: 'A', kind: 'created', text: 'A: created' }] },
+      verdict: {
+        kind: 'change',
+        change: {} as never,
+        reasons: [{ subject: 'A', kind: 'created', text: 'A: created' }],
+      },
     });
     expect(byType(outcomeConditions(o, inSyncCondition(o)))).toEqual({
       Ready: 'True/Ready',
@@ -64,7 +68,11 @@ describe('status conditions', () => {
   it('a write not yet read back is not confirmed', () => {
     const o = base({
       written: true,
-      verdict: { kind: 'change', change: {} as never, reasons: [{ subject: 'A', kind: 'created', text: 'A: created' }] },
+      verdict: {
+        kind: 'change',
+        change: {} as never,
+        reasons: [{ subject: 'A', kind: 'created', text: 'A: created' }],
+      },
     });
     expect(byType(outcomeConditions(o, inSyncCondition(o)))).toMatchObject({
       Ready: 'False/NotChecked',
@@ -84,7 +92,7 @@ describe('status conditions', () => {
   it('a failed lookup makes Resolved False while the zone stays synced (rule 4)', () => {
     const o = base({ verdict: { kind: 'noop' } });
     o.desired!.problems.push({ type: 'A', reason: 'servfail', message: 'A: SERVFAIL' });
-    o.failure = { code: 'ERR_RESOLVE_SERVFAIL', message: 'A: SERVFAIL', retryable: true };
+    o.failure = { stage: 'resolve', code: 'ERR_RESOLVE_SERVFAIL', message: 'A: SERVFAIL', retryable: true };
     const cs = byType(outcomeConditions(o, undefined));
     expect(cs).toMatchObject({
       Ready: 'False/Servfail',
@@ -101,7 +109,7 @@ describe('status conditions', () => {
 
   it('a backend failure is Synced False with a CamelCase reason from the code', () => {
     const o = base({ verdict: { kind: 'change', change: {} as never, reasons: [] } });
-    o.failure = { code: 'ERR_BACKEND_AUTH', message: 'BADSIG', retryable: false };
+    o.failure = { stage: 'backend', code: 'ERR_BACKEND_AUTH', message: 'BADSIG', retryable: false };
     expect(byType(outcomeConditions(o, undefined)).Synced).toBe('False/BackendAuth');
     expect(reasonOf('chain-too-long')).toBe('ChainTooLong');
   });
