@@ -1,5 +1,5 @@
 /**
- * The names an ApexAlias writes to, and its ownership marker (DESIGN rule 6). Pure.
+ * The names an ApexAlias writes to, and its ownership marker (behaviour rule 7). Pure.
  * Every name returned here is absolute, lower-case and written without the trailing dot.
  */
 import { normalizeName } from '../dns/names.ts';

@@ -15,7 +15,7 @@ export const PLURAL = 'apexaliases';
 export const SINGULAR = 'apexalias';
 export const SHORT_NAMES = ['apex'];
 export const CATEGORIES = ['dns'];
-/** Finalizer that holds an ApexAlias until the records it owns are removed (DESIGN rule 8). */
+/** Finalizer that holds an ApexAlias until the records it owns are removed (behaviour rule 11). */
 export const FINALIZER = 'dns.apexalias.io/cleanup';
 
 /** Largest TTL a DNS record may carry (RFC 2181 §8). */

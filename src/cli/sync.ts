@@ -112,7 +112,7 @@ async function watch(
   const failures = new Map<string, number>();
   const due = new Map(inputs.map((i) => [`${i.namespace}/${i.name}`, 0]));
   // Watch mode remembers what it published, so that the next pass can tell a hand edit (zone
-  // drift, rule 7: repaired, or only logged under driftPolicy Report) from a moving target.
+  // drift, behaviour rule 13: repaired, or only logged under driftPolicy Report) from a moving target.
   const published = new Map<string, AliasInput['lastKnownGood']>();
   const repairs = new RepairLimiter();
   try {

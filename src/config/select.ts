@@ -1,5 +1,5 @@
 /**
- * Which backend serves a zone, and which namespace may manage it (DESIGN rule 9). Pure.
+ * Which backend serves a zone, and which namespace may manage it (behaviour rule 12). Pure.
  */
 import { normalizeName } from '../dns/names.ts';
 import { ConfigError } from './errors.ts';

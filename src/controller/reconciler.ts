@@ -71,7 +71,7 @@ export class Reconciler {
   readonly #byTarget = new Map<string, Set<string>>();
   readonly #targetOf = new Map<string, string>();
   readonly #failures = new Map<string, number>();
-  /** Rule 10 across every alias in the cache, kept up to date by {@link noteChanged}. */
+  /** Behaviour rule 10 across every alias in the cache, kept up to date by {@link noteChanged}. */
   readonly #claims = new ClaimIndex();
 
   constructor(deps: ReconcilerDeps) {
@@ -90,7 +90,7 @@ export class Reconciler {
       for (const other of this.#claims.claimants(name)) if (other !== key) this.#deps.enqueue(other);
   }
 
-  /** The claim an alias makes under rule 10: none while it is being deleted or may not manage its zone. */
+  /** The claim an alias makes under behaviour rule 10: none while it is being deleted or may not manage its zone. */
   #claimOf(alias: ApexAlias): Claim | undefined {
     if (alias.metadata.deletionTimestamp) return undefined;
     const namespace = alias.metadata.namespace ?? 'default';
@@ -194,7 +194,7 @@ export class Reconciler {
     };
   }
 
-  /** Rule 8: remove what we own (unless Retain), then release the finalizer. */
+  /** Behaviour rule 11: remove what we own (unless Retain), then release the finalizer. */
   async #finalize(key: string, alias: ApexAlias, log: Logger): Promise<ReconcileResult> {
     const finalizers = alias.metadata.finalizers ?? [];
     if (!finalizers.includes(FINALIZER)) return {};

@@ -79,7 +79,7 @@ export async function runController(opts: ControllerOptions, logger: Logger): Pr
     return b;
   };
 
-  // Rule 7: every rfc2136 backend's zones are checked on all their authoritative nameservers.
+  // Behaviour rule 13: every rfc2136 backend's zones are checked on all their authoritative nameservers.
   const verifiers = new Map<string, NameserverVerifier>();
   for (const b of runtime.config.backends) {
     if (b.type !== 'rfc2136') continue;

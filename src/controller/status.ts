@@ -145,7 +145,7 @@ function tolerated(c: ConditionInput): boolean {
   return c.type === 'InSync' && c.status === 'Unknown' && c.reason === 'NameserverUnreachable';
 }
 
-/** InSync (rule 7): the zone, and every authoritative nameserver, serve what they should. */
+/** InSync (behaviour rule 13): the zone, and every authoritative nameserver, serve what they should. */
 export function inSyncCondition(o: AliasOutcome): ConditionInput | undefined {
   const types = Object.entries(o.drift?.types ?? {})
     .filter(([, d]) => d)
@@ -215,7 +215,7 @@ export function publishedRRsets(
   return publishedAfter(o, lastKnownGood(previous));
 }
 
-/** Reads the RRsets written last back from a status, to restore while lookups fail (rule 4). */
+/** Reads the RRsets written last back from a status, to restore while lookups fail (behaviour rule 5). */
 export function lastKnownGood(
   status: ApexAliasStatus | undefined,
 ): Partial<Record<AddressType, AddressRRset>> {

@@ -46,7 +46,7 @@ export interface NameserverVerifierOptions {
 
 /**
  * Asks every authoritative nameserver of a zone what it serves for a name, so that a secondary
- * that lags behind or missed a NOTIFY shows up (DESIGN rule 7). The nameservers come from the
+ * that lags behind or missed a NOTIFY shows up (behaviour rule 13). The nameservers come from the
  * configuration, or from the zone's NS RRset at the primary (with their addresses from in-zone
  * glue or the resolver), cached for five minutes.
  */

@@ -4,7 +4,7 @@ import type { AddressRRset, AddressType, CurrentRecords, DesiredState, NameChang
 const TYPES: readonly AddressType[] = ['A', 'AAAA'];
 
 /**
- * Zone drift (DESIGN rule 7): per type, whether the backend holds something other than what the
+ * Zone drift (behaviour rule 13): per type, whether the backend holds something other than what the
  * controller wrote last. Only types with a last-written RRset can drift; standalone runs, which
  * keep no memory between passes, never see zone drift.
  */

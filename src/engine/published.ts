@@ -4,7 +4,7 @@ import type { AliasOutcome } from './types.ts';
 /**
  * What the zone holds for an alias after a pass, as far as the controller knows: the RRsets it
  * wrote or found in place, else what was published before. It is the next pass's last-known-good
- * (rule 4) and the reference for zone drift (rule 7).
+ * (behaviour rule 5) and the reference for zone drift (rule 13).
  */
 export function publishedAfter(
   o: AliasOutcome,

@@ -1,4 +1,4 @@
-/** When to look at an alias again (DESIGN rule 5). */
+/** When to look at an alias again (behaviour rule 15). */
 export interface RefreshPolicy {
   minSeconds: number;
   maxSeconds: number;

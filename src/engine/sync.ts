@@ -61,7 +61,7 @@ export async function syncAliases(inputs: AliasInput[], deps: SyncDeps): Promise
     );
     const failed = o.desired.problems.filter((p) => p.reason !== 'nxdomain' && p.reason !== 'nodata');
     if (failed.length) {
-      // The other family is still planned and written (rule 1); the alias is not in sync.
+      // The other family is still planned and written (behaviour rule 1); the alias is not in sync.
       o.failure = {
         stage: 'resolve',
         code: resolveFailureCode(failed[0]!.reason as ResolveFailureReason),
@@ -322,7 +322,7 @@ function failureOf(err: unknown): AliasFailure {
   };
 }
 
-/** Rule 5: next lookup when the shortest TTL runs out (with jitter), or backoff after failures. */
+/** Behaviour rule 15: next lookup when the shortest TTL runs out (with jitter), or backoff after failures. */
 function scheduleNext(o: AliasOutcome, deps: SyncDeps): void {
   const failures = deps.failures;
   const failed =

@@ -38,11 +38,11 @@ export interface AliasInput {
   namespace: string;
   name: string;
   spec: AliasSpecView;
-  /** RFC 3339; the older of two aliases for one name keeps it (rule 9). */
+  /** RFC 3339; the older of two aliases for one name keeps it (behaviour rule 10). */
   createdAt?: string;
-  /** The RRsets written last (from status), restored while lookups fail (rule 4). */
+  /** The RRsets written last (from status), restored while lookups fail (behaviour rule 5). */
   lastKnownGood?: Partial<Record<AddressType, AddressRRset>>;
-  /** Aliases of this controller whose marker this alias may replace: the losers of rule 10. */
+  /** Aliases of this controller whose marker this alias may replace: the losers of behaviour rule 10. */
   supersedes?: string[];
 }
 
@@ -78,7 +78,7 @@ export interface AliasOutcome {
   fqdn: string;
   zone: string;
   backend?: string;
-  /** The losers of rule 10 for this alias's name, when it won. */
+  /** The losers of behaviour rule 10 for this alias's name, when it won. */
   supersedes?: string[];
   resolved: Partial<Record<AddressType, Resolved>>;
   desired?: DesiredState;
@@ -87,7 +87,7 @@ export interface AliasOutcome {
   written: boolean;
   /** What the backend held at the name when last read (after the write, when there was one). */
   current?: CurrentRecords;
-  /** Zone drift against the last-written records, and what was done about it (rule 7). */
+  /** Zone drift against the last-written records, and what was done about it (behaviour rule 13). */
   drift?: { types: Partial<Record<AddressType, boolean>>; action: 'none' | 'repair' | 'report' | 'fight' };
   /** The backend holds what should be served (read back after a write, or found unchanged). */
   inSync?: boolean;

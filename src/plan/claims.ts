@@ -15,7 +15,7 @@ export interface Claim {
   createdAt?: string;
 }
 
-/** The outcome of rule 10 for one alias. */
+/** The outcome of behaviour rule 10 for one alias. */
 export interface ClaimVerdict {
   name: string;
   /** The key that keeps the name; the alias itself when it wins. */
@@ -24,7 +24,7 @@ export interface ClaimVerdict {
   losers: string[];
 }
 
-/** Orders claims oldest first (rule 10). */
+/** Orders claims oldest first (behaviour rule 10). */
 export function compareClaims(a: Claim, b: Claim): number {
   const byAge = (a.createdAt ?? '').localeCompare(b.createdAt ?? '');
   if (byAge !== 0) return byAge;
@@ -78,7 +78,7 @@ export class ClaimIndex {
     return (this.#byName.get(name) ?? []).map((c) => c.key);
   }
 
-  /** Rule 10 for `key`; undefined when it claims nothing. */
+  /** Behaviour rule 10 for `key`; undefined when it claims nothing. */
   verdict(key: string): ClaimVerdict | undefined {
     const own = this.#byKey.get(key);
     if (!own) return undefined;

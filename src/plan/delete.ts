@@ -13,7 +13,7 @@ import type {
 const TYPES: readonly AddressType[] = ['A', 'AAAA'];
 
 /**
- * What deleting the ApexAlias removes from the zone (DESIGN rule 8): the A and AAAA records and
+ * What deleting the ApexAlias removes from the zone (behaviour rule 11): the A and AAAA records and
  * the marker, and only when the marker says they are ours. Records that another owner holds,
  * or that nobody claims, are never removed; that is a `noop` with the reason why.
  *

@@ -15,7 +15,7 @@ const TYPES: readonly AddressType[] = ['A', 'AAAA'];
 
 /**
  * The records an ApexAlias should produce, from its policy, this round's lookups and the
- * records written last (DESIGN rules 1, 3 and 4). Each address type is decided on its own, so a
+ * records written last (behaviour rules 1, 3, 5 and 6). Each address type is decided on its own, so a
  * failing AAAA lookup never holds back or wipes A. Pure: the diff against the zone, and with it
  * every ownership check, happens in `diff`.
  *
@@ -106,7 +106,7 @@ export function desired(
   return state;
 }
 
-/** Rule 4: a family whose lookup failed stays as written last, repaired if edited by hand. */
+/** Behaviour rule 5: a family whose lookup failed stays as written last, repaired if edited by hand. */
 function keepLastKnownGood(
   type: AddressType,
   known: AddressRRset | undefined,
@@ -124,7 +124,7 @@ function keepLastKnownGood(
 
 /**
  * Guards the planner against a resolver outcome that breaks the vocabulary's promises
- * (rule 10): addresses are canonicalised and sorted, addresses of the other family dropped,
+ * (behaviour rule 16): addresses are canonicalised and sorted, addresses of the other family dropped,
  * and an address outcome with nothing usable left counts as a malformed answer, never as an
  * instruction to empty the RRset.
  */

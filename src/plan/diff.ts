@@ -23,7 +23,7 @@ export function present(rrset: AddressRRset | undefined): rrset is AddressRRset 
 
 /**
  * The one change that takes owner name `name` from `current` to `want`, or why there is none
- * (DESIGN rules 3 and 6). The only place where writes are decided: a backend executes the
+ * (behaviour rules 4, 7, 8 and 9). The only place where writes are decided: a backend executes the
  * returned `NameChange` as one atomic write guarded by its `expect`, and nothing else.
  *
  * - A CNAME at the name blocks everything: nothing is written next to it, and no CNAME is
@@ -164,7 +164,7 @@ function planType(
 }
 
 /**
- * Rule 3's band keeps small TTL movements from churning the zone, but never excuses a TTL that
+ * Behaviour rule 4's band keeps small TTL movements from churning the zone, but never excuses a TTL that
  * lies outside the policy (the user lowered `ttl.max` by 10%: that must land).
  */
 function ttlNeedsWrite(current: number, desired: number, bounds: TtlBounds): boolean {

@@ -1,6 +1,6 @@
 import type { Ownership, OwnershipStatus } from './types.ts';
 
-/** The label under which the ownership marker TXT lives (DESIGN rule 6). */
+/** The label under which the ownership marker TXT lives (behaviour rule 7). */
 export const MARKER_LABEL = '_apexalias';
 
 /** Marks the TXT as written by apexalias, as external-dns's `heritage=external-dns` does. */

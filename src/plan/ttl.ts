@@ -1,10 +1,10 @@
 import type { TtlBounds } from './types.ts';
 
-/** The no-write band around the current TTL (DESIGN rule 3): ±20%. */
+/** The no-write band around the current TTL (behaviour rule 4): ±20%. */
 export const TTL_BAND = 0.2;
 
 /**
- * The TTL to publish for an RRset whose chain had `chainTtl` as its lowest TTL (DESIGN rule 3).
+ * The TTL to publish for an RRset whose chain had `chainTtl` as its lowest TTL (behaviour rule 3).
  *
  * The result is never longer than `max`. Without an explicit `min` it is never longer than the
  * chain either, so clients do not cache our copy past the target's own expiry; with an explicit

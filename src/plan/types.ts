@@ -8,7 +8,7 @@ export type AddressType = 'A' | 'AAAA';
 export const ADDRESS_TYPE: Record<Family, AddressType> = { IPv4: 'A', IPv6: 'AAAA' };
 export const FAMILY_OF: Record<AddressType, Family> = { A: 'IPv4', AAAA: 'IPv6' };
 
-/** Why a lookup failed in a way that must never change the zone (DESIGN rule 4). */
+/** Why a lookup failed in a way that must never change the zone (behaviour rule 5). */
 export type ResolveFailureReason =
   'servfail' | 'refused' | 'timeout' | 'malformed' | 'loop' | 'chain-too-long' | 'rcode';
 
@@ -65,7 +65,7 @@ export interface Ownership {
   adopt: boolean;
   /**
    * Other ApexAliases of this controller (`<namespace>/<name>`) whose marker this alias may
-   * replace: the newer claimants of the same name, which lose to it (rule 9: the older keeps it).
+   * replace: the newer claimants of the same name, which lose to it (behaviour rule 10: the older keeps it).
    */
   supersedes?: string[];
 }
@@ -81,7 +81,7 @@ export interface NameChange {
   expect: {
     /** `absent`: no TXT at the marker name; otherwise the marker must equal this exact value. */
     marker: 'absent' | { value: string };
-    /** No CNAME may exist at the name (always true: rule 6). */
+    /** No CNAME may exist at the name (always true: behaviour rule 9). */
     noCname: true;
     /** Address types that must not exist yet (first claim without adopt). */
     absent: AddressType[];

@@ -4,7 +4,7 @@ import { canonicalAddress, normalizeAddresses } from '../plan/addresses.ts';
 import { recordsOf } from '../dns/query.ts';
 import type { DecodedMessage } from '../dns/query.ts';
 
-/** The most CNAME hops followed before the chain counts as too long (DESIGN rule 2). */
+/** The most CNAME hops followed before the chain counts as too long (behaviour rule 2). */
 export const MAX_CHAIN_HOPS = 8;
 /** More addresses than this in one answer is treated as hostile, not published. */
 export const MAX_ADDRESSES = 64;
@@ -80,7 +80,7 @@ export function walkAnswer(
   }
   if (!soa) {
     // NODATA carries the zone's SOA (RFC 2308). An empty answer without one is a referral or a
-    // broken server, and must never count as "the target has no addresses" (rule 4).
+    // broken server, and must never count as "the target has no addresses" (behaviour rule 6).
     return {
       kind: 'malformed',
       message: `empty answer without SOA for ${name} ${type} (a referral?); point the resolver at a recursive server`,

@@ -11,7 +11,7 @@ export const MARKER_TTL = 300;
 export function changeToRRs(change: NameChange): { prerequisites: UpdateRR[]; updates: UpdateRR[] } {
   const { name, markerName, markerValue, expect } = change;
   const prerequisites: UpdateRR[] = [
-    // RFC 2136 2.4.3: "RRset does not exist" — never write beside a CNAME (rule 6).
+    // RFC 2136 2.4.3: "RRset does not exist" — never write beside a CNAME (behaviour rule 9).
     { name, type: 'CNAME', class: 'NONE', ttl: 0 },
     expect.marker === 'absent'
       ? { name: markerName, type: 'TXT', class: 'NONE', ttl: 0 }
