@@ -2,9 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { normalizeAddresses, tryCanonicalAddress, addressTypeOf } from '../../plan/addresses.ts';
-import type { AddressType, CurrentRecords, NameChange } from '../../plan/types.ts';
-import { markerName } from '../../plan/ownership.ts';
+import type { CurrentRecords, NameChange } from '../../plan/types.ts';
 import { tryNormalizeName } from '../../dns/names.ts';
 import { BackendError } from '../errors.ts';
 import type { ApplyResult, BackendCapabilities, DnsBackend, BackendCallOptions } from '../types.ts';
@@ -12,10 +10,18 @@ import { errorCode, nodeFs } from './fs.ts';
 import type { ZoneFileFs } from './fs.ts';
 import { acquireLock, processIsAlive } from './lock.ts';
 import type { LockOptions } from './lock.ts';
-import { MAX_TTL, parseZone, txtValue, ZoneFileError } from './parse.ts';
+import { parseZone, ZoneFileError } from './parse.ts';
 import type { ParsedZone, ZoneRecord } from './parse.ts';
 import { nextSerial } from './serial.ts';
-import { inZone, quoteTxt, serializeZone } from './serialize.ts';
+import { inZone, serializeZone } from './serialize.ts';
+import {
+  applyChanges,
+  currentRecords,
+  failedExpectations,
+  indexByOwner,
+  invalidChange,
+  recordCount,
+} from './model.ts';
 
 export interface ZoneFileBackendOptions {
   /** The backend's name in the configuration. */
@@ -41,9 +47,6 @@ export interface ZoneFileBackendOptions {
 
 /** TTL of the SOA, NS and glue records of a zone file this backend creates, and its `$TTL`. */
 const NEW_ZONE_TTL = 300;
-/** TTL of a marker written with no address RRset beside it. */
-const DEFAULT_MARKER_TTL = 300;
-const ADDRESS_TYPES: readonly AddressType[] = ['A', 'AAAA'];
 
 const ZONE_RE = /^[a-z0-9_-]+(\.[a-z0-9_-]+)*$/;
 const NAME_RE = /^(\*|[a-z0-9_-]+)(\.(\*|[a-z0-9_-]+))*$/;
@@ -59,187 +62,6 @@ function fileName(name: string, re: RegExp): string | undefined {
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-/** The address in A or AAAA RDATA, also in RFC 3597 generic form (`\# 4 c0000201`). */
-function addressOf(type: AddressType, rdata: string): string {
-  const fields = rdata.split(' ');
-  if (fields[0] !== '\\#') return tryCanonicalAddress(rdata) ?? rdata;
-  const bytes = Buffer.from(fields.slice(2).join(''), 'hex');
-  if (type === 'A' && bytes.length === 4) return [...bytes].join('.');
-  if (type === 'AAAA' && bytes.length === 16) {
-    const groups = Array.from({ length: 8 }, (_, k) => bytes.readUInt16BE(2 * k).toString(16));
-    return tryCanonicalAddress(groups.join(':')) ?? rdata;
-  }
-  return rdata;
-}
-
-/** The target of CNAME RDATA, absolute, lower-case and without the trailing dot. */
-function cnameTarget(rdata: string): string {
-  return rdata.replace(/\.$/, '').replace(/[A-Z]+/g, (m) => m.toLowerCase());
-}
-
-/** One owner name's records of the types apexalias looks at. */
-interface NameView {
-  A: ZoneRecord[];
-  AAAA: ZoneRecord[];
-  CNAME: ZoneRecord[];
-  TXT: ZoneRecord[];
-}
-
-/** The records of a zone by owner name, so that a batch of 100,000 names stays linear. */
-type OwnerIndex = Map<string, ZoneRecord[]>;
-
-function indexByOwner(records: readonly ZoneRecord[]): OwnerIndex {
-  const index: OwnerIndex = new Map();
-  for (const r of records) {
-    const list = index.get(r.name);
-    if (list) list.push(r);
-    else index.set(r.name, [r]);
-  }
-  return index;
-}
-
-function viewOf(index: OwnerIndex, name: string): NameView {
-  const view: NameView = { A: [], AAAA: [], CNAME: [], TXT: [] };
-  for (const r of index.get(name) ?? []) {
-    if (r.type === 'A' || r.type === 'AAAA' || r.type === 'CNAME' || r.type === 'TXT') view[r.type].push(r);
-  }
-  return view;
-}
-
-/** What the zone holds at `name` and its marker name, in the planner's vocabulary. */
-function currentRecords(index: OwnerIndex, name: string): CurrentRecords {
-  const current: CurrentRecords = { name };
-  const here = viewOf(index, name);
-  for (const type of ADDRESS_TYPES) {
-    const rrs = here[type];
-    if (rrs.length > 0) {
-      current[type] = {
-        ttl: rrs.reduce((min, r) => Math.min(min, r.ttl), Number.POSITIVE_INFINITY),
-        addresses: normalizeAddresses(rrs.map((r) => addressOf(type, r.rdata))),
-      };
-    }
-  }
-  const cname = here.CNAME[0];
-  if (cname) current.cname = cnameTarget(cname.rdata);
-  const marker = viewOf(index, markerName(name)).TXT;
-  if (marker.length > 0) current.marker = marker.map((r) => txtValue(r.rdata)).sort();
-  return current;
-}
-
-/** Why `change.expect` does not hold in the zone, as RFC 2136 would answer; empty when it holds. */
-function failedExpectations(index: OwnerIndex, change: NameChange): Array<[string, string]> {
-  const failures: Array<[string, string]> = [];
-  const here = viewOf(index, change.name);
-  const markerView = viewOf(index, change.markerName);
-  const marker = markerView.TXT.map((r) => txtValue(r.rdata));
-  const { expect } = change;
-  if (expect.marker === 'absent') {
-    if (marker.length > 0) {
-      failures.push(['YXRRSET', `${change.markerName} holds TXT ${JSON.stringify(marker)}, expected none`]);
-    }
-  } else if (marker.length !== 1 || marker[0] !== expect.marker.value) {
-    failures.push([
-      'NXRRSET',
-      `${change.markerName} holds TXT ${JSON.stringify(marker)}, expected ${JSON.stringify([expect.marker.value])}`,
-    ]);
-  }
-  if (here.CNAME.length > 0) {
-    failures.push(['YXRRSET', `${change.name} holds a CNAME to ${cnameTarget(here.CNAME[0]?.rdata ?? '')}`]);
-  }
-  for (const type of expect.absent) {
-    if (here[type].length > 0) failures.push(['YXRRSET', `${change.name} already holds ${type} records`]);
-  }
-  if (change.marker === 'create' && markerView.CNAME.length > 0) {
-    failures.push(['YXRRSET', `${change.markerName} holds a CNAME, so no marker TXT can be written there`]);
-  }
-  return failures;
-}
-
-/** The records at one owner name as comparable text: order and the spelling of addresses ignored. */
-function ownerKey(records: readonly ZoneRecord[] | undefined): string {
-  return (records ?? [])
-    .map(
-      (r) =>
-        `${r.type} ${r.ttl} ${r.type === 'A' || r.type === 'AAAA' ? addressOf(r.type, r.rdata) : r.rdata}`,
-    )
-    .sort()
-    .join('\n');
-}
-
-/**
- * Makes the changes in `index`: only A/AAAA at each changed name and the marker TXT move.
- * @returns whether the zone's content changed.
- */
-function applyChanges(index: OwnerIndex, changes: readonly NameChange[]): boolean {
-  const touched = new Map<string, string>();
-  const replace = (name: string, drop: (r: ZoneRecord) => boolean, add: ZoneRecord[]): void => {
-    const existing = index.get(name);
-    if (!touched.has(name)) touched.set(name, ownerKey(existing));
-    const next = [...(existing ?? []).filter((r) => !drop(r)), ...add];
-    if (next.length > 0) index.set(name, next);
-    else index.delete(name);
-  };
-  for (const change of changes) {
-    const writtenTtls: number[] = [];
-    for (const type of ADDRESS_TYPES) {
-      const rrset = change.set[type];
-      if (rrset === undefined) continue;
-      const add = (rrset === null ? [] : normalizeAddresses(rrset.addresses)).map((address): ZoneRecord => ({
-        name: change.name,
-        ttl: rrset?.ttl ?? 0,
-        class: 'IN',
-        type,
-        rdata: address,
-      }));
-      if (rrset !== null && add.length > 0) writtenTtls.push(rrset.ttl);
-      replace(change.name, (r) => r.type === type, add);
-    }
-    if (change.marker === 'keep') continue;
-    const marker: ZoneRecord[] = [];
-    if (change.marker === 'create' || change.marker === 'replace') {
-      marker.push({
-        name: change.markerName,
-        ttl: writtenTtls.length > 0 ? Math.min(...writtenTtls) : DEFAULT_MARKER_TTL,
-        class: 'IN',
-        type: 'TXT',
-        rdata: quoteTxt(change.markerValue),
-      });
-    }
-    replace(change.markerName, (r) => r.type === 'TXT', marker);
-  }
-  return [...touched].some(([name, before]) => ownerKey(index.get(name)) !== before);
-}
-
-/** Bad input in a change, found before anything is read; undefined when the change is sound. */
-function invalidChange(change: NameChange): string | undefined {
-  for (const type of ADDRESS_TYPES) {
-    const rrset = change.set[type];
-    if (!rrset) continue;
-    if (!Number.isInteger(rrset.ttl) || rrset.ttl < 0 || rrset.ttl > MAX_TTL) {
-      return `${change.name} ${type}: TTL ${rrset.ttl} is not an integer from 0 to ${MAX_TTL}`;
-    }
-    const wrong = rrset.addresses.find((a) => addressTypeOf(a) !== type);
-    if (wrong !== undefined)
-      return `${change.name} ${type}: ${JSON.stringify(wrong)} is not an ${type} address`;
-  }
-  if (change.marker === 'create' && change.markerValue === '')
-    return `${change.markerName}: empty marker value`;
-  return undefined;
-}
-
-/** How many resource records the changes write or delete (an RRset deletion counts once). */
-function recordCount(changes: readonly NameChange[]): number {
-  let n = 0;
-  for (const change of changes) {
-    for (const type of ADDRESS_TYPES) {
-      const rrset = change.set[type];
-      if (rrset !== undefined) n += rrset === null ? 1 : Math.max(1, rrset.addresses.length);
-    }
-    if (change.marker !== 'keep') n += 1;
-  }
-  return n;
 }
 
 /**
