@@ -1,9 +1,10 @@
 import type { CurrentRecords, NameChange } from '../plan/types.ts';
-import type { ApplyResult, BackendCapabilities, DnsBackend } from './types.ts';
+import type { ApplyResult, BackendCallOptions, BackendCapabilities, DnsBackend } from './types.ts';
 
 interface Waiter<R> {
   resolve(value: R): void;
   reject(error: unknown): void;
+  signal?: AbortSignal;
 }
 
 interface PendingRead {
@@ -43,8 +44,9 @@ export class BatchingBackend implements DnsBackend {
     return this.#inner.capabilities();
   }
 
-  read(zone: string, names: string[]): Promise<Map<string, CurrentRecords>> {
+  read(zone: string, names: string[], opts?: BackendCallOptions): Promise<Map<string, CurrentRecords>> {
     return new Promise((resolve, reject) => {
+      if (opts?.signal?.aborted) return reject(opts.signal.reason);
       let pending = this.#reads.get(zone);
       if (!pending) {
         pending = {
@@ -58,13 +60,15 @@ export class BatchingBackend implements DnsBackend {
       pending.waiters.push({
         resolve: (all) => resolve(new Map(names.map((n) => [n, all.get(n) ?? { name: n }]))),
         reject,
+        signal: opts?.signal,
       });
       if (pending.names.size >= this.#inner.capabilities().maxBatchNames) this.#flushRead(zone);
     });
   }
 
-  apply(zone: string, changes: NameChange[]): Promise<ApplyResult> {
+  apply(zone: string, changes: NameChange[], opts?: BackendCallOptions): Promise<ApplyResult> {
     return new Promise((resolve, reject) => {
+      if (opts?.signal?.aborted) return reject(opts.signal.reason);
       let pending = this.#applies.get(zone);
       if (!pending) {
         pending = {
@@ -75,7 +79,12 @@ export class BatchingBackend implements DnsBackend {
         this.#applies.set(zone, pending);
       }
       pending.changes.push(...changes);
-      pending.waiters.push({ names: new Set(changes.map((c) => c.name)), resolve, reject });
+      pending.waiters.push({
+        names: new Set(changes.map((c) => c.name)),
+        resolve,
+        reject,
+        signal: opts?.signal,
+      });
       if (pending.changes.length >= this.#inner.capabilities().maxBatchNames) this.#flushApply(zone);
     });
   }
@@ -91,7 +100,7 @@ export class BatchingBackend implements DnsBackend {
     if (!pending) return;
     this.#reads.delete(zone);
     clearTimeout(pending.timer);
-    this.#inner.read(zone, [...pending.names]).then(
+    this.#inner.read(zone, [...pending.names], { signal: whenAllAborted(pending.waiters) }).then(
       (all) => pending.waiters.forEach((w) => w.resolve(all)),
       (err: unknown) => pending.waiters.forEach((w) => w.reject(err)),
     );
@@ -102,9 +111,17 @@ export class BatchingBackend implements DnsBackend {
     if (!pending) return;
     this.#applies.delete(zone);
     clearTimeout(pending.timer);
-    this.#inner.apply(zone, pending.changes).then(
+    // A caller cancelled before the flush takes its changes out; once sent, a write is shared.
+    const live = pending.waiters.filter((w) => {
+      if (!w.signal?.aborted) return true;
+      w.reject(w.signal.reason);
+      return false;
+    });
+    const changes = pending.changes.filter((c) => live.some((w) => w.names.has(c.name)));
+    if (live.length === 0) return;
+    this.#inner.apply(zone, changes, { signal: whenAllAborted(live) }).then(
       (result) => {
-        for (const w of pending.waiters) {
+        for (const w of live) {
           const chunks = result.chunks
             .filter((c) => c.names.some((n) => w.names.has(n)))
             .map((c) => ({
@@ -115,7 +132,25 @@ export class BatchingBackend implements DnsBackend {
           w.resolve({ chunks });
         }
       },
-      (err: unknown) => pending.waiters.forEach((w) => w.reject(err)),
+      (err: unknown) => live.forEach((w) => w.reject(err)),
     );
   }
+}
+
+/**
+ * A signal for a call shared by several callers: it aborts only once every caller's signal has,
+ * so that one caller giving up never cancels the others' work. Undefined when a caller has none.
+ */
+function whenAllAborted(waiters: ReadonlyArray<{ signal?: AbortSignal }>): AbortSignal | undefined {
+  const signals = waiters.map((w) => w.signal);
+  if (signals.some((s) => s === undefined)) return undefined;
+  const unique = [...new Set(signals as AbortSignal[])];
+  if (unique.length === 1) return unique[0];
+  const all = new AbortController();
+  const check = (): void => {
+    if (unique.every((s) => s.aborted)) all.abort(unique[0]!.reason);
+  };
+  for (const s of unique) s.addEventListener('abort', check, { once: true });
+  check();
+  return all.signal;
 }

@@ -51,6 +51,8 @@ export interface ReconcilerDeps {
   verifyAfterWriteMs?: number;
   /** Asks for another reconcile of a key (the target index uses it). */
   enqueue(key: string): void;
+  /** Cancels DNS work in flight when the lease is lost or the controller stops. */
+  signal?: AbortSignal;
   /** Called after every reconcile with its outcome, for metrics. */
   observe?(key: string, outcome: AliasOutcome | undefined, ready: boolean): void;
 }
@@ -182,6 +184,7 @@ export class Reconciler {
         random: this.#deps.random,
         dryRun: false,
         failures: this.#failures,
+        signal: this.#deps.signal,
       },
     );
     const outcome = outcomes[0]!;
@@ -210,14 +213,16 @@ export class Reconciler {
     }
     if (backend && spec.deletionPolicy === 'Delete' && zoneAllowed(this.#deps.config, namespace, zone)) {
       const fqdn = ownerName(spec);
-      const current = (await backend.read(zone, [fqdn])).get(fqdn) ?? { name: fqdn };
+      const current = (await backend.read(zone, [fqdn], { signal: this.#deps.signal })).get(fqdn) ?? {
+        name: fqdn,
+      };
       const verdict = planDeletion(fqdn, current, {
         ownerId: this.#deps.config.ownerId,
         resource: key,
         adopt: false,
       });
       if (verdict.kind === 'change') {
-        const result = await backend.apply(zone, [verdict.change]);
+        const result = await backend.apply(zone, [verdict.change], { signal: this.#deps.signal });
         const error = result.chunks.find((c) => c.error)?.error;
         if (error) {
           this.#events.record(alias, 'Warning', 'DeleteFailed', 'Delete', error.message);

@@ -120,6 +120,8 @@ export async function runController(opts: ControllerOptions, logger: Logger): Pr
       enqueue(key);
     },
   });
+  // Aborted on SIGTERM/SIGINT and when the lease is lost: DNS work in flight stops at once.
+  const stop = new AbortController();
   const readiness = new Map<string, boolean>();
   const reconciler = new Reconciler({
     source,
@@ -134,6 +136,7 @@ export async function runController(opts: ControllerOptions, logger: Logger): Pr
     repairs: new RepairLimiter(),
     nameservers: (name) => verifiers.get(name),
     verifyAfterWriteMs: 5000,
+    signal: stop.signal,
     observe: (key, outcome, ready) => {
       const { namespace, name } = splitKey(key);
       if (!outcome && !source.get(key)) {
@@ -185,7 +188,6 @@ export async function runController(opts: ControllerOptions, logger: Logger): Pr
 
   // Built before anything starts listening: the constructor validates the lease timings.
   let lost = false;
-  const stop = new AbortController();
   const elector = opts.leaderElect
     ? new LeaderElector({
         kubeConfig: kc,

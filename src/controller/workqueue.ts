@@ -45,6 +45,24 @@ export interface ReconcileResult {
 export type ReconcileHandler = (key: string) => Promise<ReconcileResult | void>;
 
 /**
+ * Handles several keys at once (one pass of the engine over many aliases). Its map says, per
+ * key, what a {@link ReconcileHandler} would have said: a result, or the error it would have
+ * thrown. A key missing from the map succeeded with no requeue; a throw fails every key.
+ */
+export type BatchHandler = (keys: string[]) => Promise<Map<string, ReconcileResult | Error>>;
+
+/** How {@link WorkQueue.startBatches} gathers keys. */
+export interface BatchOptions {
+  /** The most keys one handler call gets. */
+  maxKeys: number;
+  /**
+   * How long a free worker waits, once a key is ready, for more keys to come due before it
+   * starts (keys whose refresh times were spread by jitter still share a pass). Default 0.
+   */
+  windowMs?: number;
+}
+
+/**
  * Thrown by a handler when retrying cannot help (an invalid spec): the queue forgets the key's
  * failures and does not requeue it. A later `add` (the object changed) processes it again.
  * Found anywhere along the error's `cause` chain, so wrapping it keeps it terminal.
@@ -108,7 +126,13 @@ export class WorkQueue {
   #timer: Timer | undefined;
   #seq = 0;
 
-  #handler: ReconcileHandler | undefined;
+  #handler: BatchHandler | undefined;
+  #batch: Required<BatchOptions> = { maxKeys: 1, windowMs: 0 };
+  /** The armed gathering window, if a worker is waiting for more keys. */
+  #window: unknown;
+  #windowAt = 0;
+  #takeScheduled = false;
+  #batchesInFlight = 0;
   #shuttingDown = false;
   #shutDown: Promise<void> | undefined;
   #resolveShutDown: (() => void) | undefined;
@@ -193,8 +217,29 @@ export class WorkQueue {
    * microtask, never inside the caller of `add`; a synchronous throw counts as a rejection.
    */
   start(handler: ReconcileHandler): void {
+    this.startBatches(
+      async ([key]) => {
+        try {
+          return new Map([[key!, (await handler(key!)) ?? {}]]);
+        } catch (error) {
+          return new Map([[key!, error instanceof Error ? error : new Error(String(error))]]);
+        }
+      },
+      { maxKeys: 1 },
+    );
+  }
+
+  /**
+   * Starts processing in batches: up to `concurrency` handler calls at once, each with up to
+   * `maxKeys` ready keys. Every rule of the queue still holds per key: a key is in at most one
+   * batch at a time, and its result decides its requeue or backoff.
+   */
+  startBatches(handler: BatchHandler, opts: BatchOptions): void {
     if (this.#handler !== undefined)
       throw new ApexAliasError('ERR_QUEUE_STARTED', 'the work queue was already started');
+    if (!(Number.isInteger(opts.maxKeys) && opts.maxKeys >= 1))
+      throw new ApexAliasError('ERR_QUEUE_OPTIONS', `maxKeys must be an integer ≥ 1, got ${opts.maxKeys}`);
+    this.#batch = { maxKeys: opts.maxKeys, windowMs: Math.max(0, opts.windowMs ?? 0) };
     this.#handler = handler;
     this.#pump();
   }
@@ -211,6 +256,8 @@ export class WorkQueue {
         this.#resolveShutDown = resolve;
       });
       this.#clearTimer();
+      if (this.#window !== undefined) this.#clock.clearTimeout(this.#window);
+      this.#window = undefined;
       this.#delayed.clear();
       const hadWaiting = this.depth > 0;
       this.#ready = [];
@@ -234,7 +281,9 @@ export class WorkQueue {
   }
 
   #isIdle(limit: number): boolean {
-    if (this.depth > 0 || this.#processing.size > 0) return false;
+    if (this.#processing.size > 0 || this.#takeScheduled) return false;
+    // Ready keys held back by a gathering window wait for a timer, like delayed keys.
+    if (this.depth > 0 && !(this.#window !== undefined && this.#windowAt > limit)) return false;
     const next = this.#delayed.peek();
     return next === undefined || next.deadline > limit;
   }
@@ -256,40 +305,80 @@ export class WorkQueue {
     return key;
   }
 
-  /** Hands waiting keys to free workers. */
+  /**
+   * Hands waiting keys to free workers, in batches of up to `maxKeys`. Keys are taken on a later
+   * microtask, so that keys added together in one call stack share a batch.
+   */
   #pump(): void {
-    const handler = this.#handler;
-    if (handler === undefined) return;
-    while (!this.#shuttingDown && this.#processing.size < this.#concurrency) {
+    if (this.#handler === undefined || this.#window !== undefined || this.#takeScheduled) return;
+    if (this.#shuttingDown || this.#batchesInFlight >= this.#concurrency || this.depth === 0) return;
+    this.#takeScheduled = true;
+    queueMicrotask(() => {
+      this.#takeScheduled = false;
+      this.#fill();
+    });
+  }
+
+  #fill(): void {
+    const handler = this.#handler!;
+    while (!this.#shuttingDown && this.#batchesInFlight < this.#concurrency && this.depth > 0) {
+      if (this.#batch.windowMs > 0 && this.depth < this.#batch.maxKeys) {
+        // Wait a moment for keys that come due just after these, then take them all.
+        this.#windowAt = this.#clock.now() + this.#batch.windowMs;
+        this.#window = this.#clock.setTimeout(() => {
+          this.#window = undefined;
+          this.#take(handler);
+          this.#pump();
+          this.#settle();
+        }, this.#batch.windowMs);
+        break;
+      }
+      this.#take(handler);
+    }
+    this.#settle();
+  }
+
+  #take(handler: BatchHandler): void {
+    if (this.#shuttingDown || this.#batchesInFlight >= this.#concurrency) return;
+    const keys: string[] = [];
+    while (keys.length < this.#batch.maxKeys) {
       const key = this.#shift();
       if (key === undefined) break;
       const dueAt = this.#dirty.get(key) ?? this.#clock.now();
       this.#dirty.delete(key);
       this.#processing.add(key);
       this.#notify('onGet', key, this.#clock.now() - dueAt);
-      void this.#work(key, handler).catch(reportInternalError);
+      keys.push(key);
     }
+    if (keys.length === 0) return;
+    this.#batchesInFlight++;
+    void this.#work(keys, handler).catch(reportInternalError);
   }
 
-  async #work(key: string, handler: ReconcileHandler): Promise<void> {
+  async #work(keys: string[], handler: BatchHandler): Promise<void> {
     // Run the handler after the current call stack, so that add() never runs reconcile code.
     await Promise.resolve();
     const startedAt = this.#clock.now();
+    let results: Map<string, ReconcileResult | Error>;
     try {
-      let result: ReconcileResult | undefined;
-      try {
-        result = (await handler(key)) ?? undefined;
-      } catch (error) {
-        if (isTerminal(error)) this.forget(key);
+      results = await handler(keys);
+    } catch (error) {
+      const failure = error instanceof Error ? error : new Error(String(error));
+      results = new Map(keys.map((k) => [k, failure]));
+    }
+    this.#batchesInFlight--;
+    for (const key of keys) {
+      const result = results.get(key) ?? {};
+      if (result instanceof Error) {
+        if (isTerminal(result)) this.forget(key);
         // Failures during shutDown are not requeued, so they do not count as retries either.
         else if (!this.#shuttingDown) this.#retry(key);
-        return;
+      } else {
+        // Forget before a requeue, like controller-runtime: a refresh is not a retry.
+        this.forget(key);
+        const after = result.requeueAfterMs;
+        if (typeof after === 'number') this.addAfter(key, after);
       }
-      // Forget before a requeue, like controller-runtime: a refresh is not a retry.
-      this.forget(key);
-      const after = result?.requeueAfterMs;
-      if (typeof after === 'number') this.addAfter(key, after);
-    } finally {
       this.#done(key, startedAt);
     }
   }

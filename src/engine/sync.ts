@@ -77,6 +77,8 @@ export async function syncAliases(inputs: AliasInput[], deps: SyncDeps): Promise
   let writes = 0;
   let records = 0;
   for (const [backend, zone, group] of groups) {
+    // Cancelled (a lost lease, shutdown): no zone is started after that; what was sent stands.
+    deps.signal?.throwIfAborted();
     const planned = await readAndPlan(backend, zone, group, deps);
     if (!deps.dryRun && planned.length > 0) {
       const result = await applyIsolating(backend, zone, planned, deps);
@@ -181,8 +183,10 @@ async function readAndPlan(
     current = await backend.read(
       zone,
       group.map((o) => o.fqdn),
+      { signal: deps.signal },
     );
   } catch (err) {
+    deps.signal?.throwIfAborted();
     const failure = failureOf(err);
     for (const o of group) o.failure = failure;
     deps.logger.error('reading the zone failed', {
@@ -269,6 +273,7 @@ async function applyIsolating(
   const first = await backend.apply(
     zone,
     planned.map((p) => p.change),
+    { signal: deps.signal },
   );
   deps.onProgress?.('write', planned.length, planned.length);
   let writes = first.chunks.length;
@@ -287,7 +292,7 @@ async function applyIsolating(
 
   const again = await readAndPlan(backend, zone, retry, deps);
   for (const p of again) {
-    const single = await backend.apply(zone, [p.change]);
+    const single = await backend.apply(zone, [p.change], { signal: deps.signal });
     writes += single.chunks.length;
     for (const chunk of single.chunks) {
       records += chunk.records;

@@ -144,6 +144,11 @@ export interface SyncDeps {
   onProgress?: (phase: 'resolve' | 'read' | 'write', done: number, total: number) => void;
   /** Lookups in flight at once. */
   concurrency?: number;
+  /**
+   * Cancels the pass (the leader lease was lost, or shutdown): backend calls in flight are
+   * cancelled, no further zone is started, and the pass rejects with the signal's reason.
+   */
+  signal?: AbortSignal;
 }
 
 export interface SyncReport {

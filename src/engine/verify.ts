@@ -19,8 +19,10 @@ export async function readBack(
     current = await backend.read(
       zone,
       written.map((p) => p.change.name),
+      { signal: deps.signal },
     );
   } catch (err) {
+    deps.signal?.throwIfAborted();
     deps.logger.warn('reading back after the write failed', { zone, error: (err as Error).message });
     return;
   }

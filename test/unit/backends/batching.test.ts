@@ -76,3 +76,27 @@ describe('BatchingBackend', () => {
     expect(inner.reads).toHaveLength(2);
   });
 });
+
+describe('BatchingBackend cancellation', () => {
+  it('a caller cancelled before the flush is rejected and its changes are not sent; the others are', async () => {
+    const inner = new Recorder();
+    const b = new BatchingBackend(inner, { windowMs: 5 });
+    const gone = new AbortController();
+    const kept = new AbortController();
+    const cancelled = b.apply('z', [change('a.z')], { signal: gone.signal });
+    const sent = b.apply('z', [change('b.z')], { signal: kept.signal });
+    gone.abort(new Error('lease lost'));
+    await expect(cancelled).rejects.toThrow('lease lost');
+    expect((await sent).chunks.map((c) => c.names)).toEqual([['b.z']]);
+    expect(inner.applies).toEqual([['b.z']]);
+  });
+
+  it('a caller whose signal is already aborted is refused without a backend call', async () => {
+    const inner = new Recorder();
+    const b = new BatchingBackend(inner, { windowMs: 5 });
+    await expect(b.read('z', ['a.z'], { signal: AbortSignal.abort(new Error('stopped')) })).rejects.toThrow(
+      'stopped',
+    );
+    expect(inner.reads).toEqual([]);
+  });
+});

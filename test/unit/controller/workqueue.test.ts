@@ -456,3 +456,101 @@ describe('WorkQueue: observer', () => {
     expect(calls).toBe(1);
   });
 });
+
+describe('WorkQueue in batches', () => {
+  it('hands up to maxKeys ready keys to one call, and runs at most `concurrency` calls at once', async () => {
+    const { queue } = setup({ concurrency: 2 });
+    const calls: string[][] = [];
+    const gates: Array<PromiseWithResolvers<void>> = [];
+    queue.startBatches(
+      async (keys) => {
+        calls.push(keys);
+        const gate = Promise.withResolvers<void>();
+        gates.push(gate);
+        await gate.promise;
+        return new Map();
+      },
+      { maxKeys: 3 },
+    );
+    for (const k of ['a', 'b', 'c', 'd', 'e', 'f', 'g']) queue.add(k);
+    await flush();
+    expect(calls).toEqual([
+      ['a', 'b', 'c'],
+      ['d', 'e', 'f'],
+    ]);
+    gates[0]!.resolve();
+    await flush();
+    expect(calls[2]).toEqual(['g']);
+    gates.forEach((g) => g.resolve());
+    await queue.idle();
+    expect(calls).toHaveLength(3);
+  });
+
+  it('applies each key its own result: a failed key backs off, the others requeue after their delay', async () => {
+    const { clock, queue } = setup({ baseMs: 100 });
+    const seen: string[][] = [];
+    queue.startBatches(
+      async (keys) => {
+        seen.push(keys);
+        return new Map<string, ReconcileResult | Error>([
+          ['ok', { requeueAfterMs: 1000 }],
+          ['bad', new Error('backend refused')],
+        ]);
+      },
+      { maxKeys: 10 },
+    );
+    queue.add('ok');
+    queue.add('bad');
+    await queue.idle();
+    expect(queue.retries('bad')).toBe(1);
+    expect(queue.retries('ok')).toBe(0);
+    await advance(clock, queue, 100);
+    expect(seen.at(-1)).toEqual(['bad']);
+    await advance(clock, queue, 900);
+    expect(seen.at(-1)).toEqual(['ok']);
+  });
+
+  it('a key added again while its batch runs is processed once more, never in two batches at once', async () => {
+    const { queue } = setup();
+    const running = new Concurrency();
+    const calls: string[][] = [];
+    const firstGate = Promise.withResolvers<void>();
+    queue.startBatches(
+      async (keys) => {
+        calls.push(keys);
+        keys.forEach((k) => running.enter(k));
+        if (calls.length === 1) await firstGate.promise;
+        keys.forEach((k) => running.leave(k));
+        return new Map();
+      },
+      { maxKeys: 5 },
+    );
+    queue.add('a');
+    await flush();
+    queue.add('a');
+    queue.add('b');
+    await flush();
+    expect(calls).toEqual([['a'], ['b']]);
+    firstGate.resolve();
+    await queue.idle();
+    expect(calls).toEqual([['a'], ['b'], ['a']]);
+    expect(running.maxPerKey).toBe(1);
+  });
+
+  it('with a window, keys that come due within it share one call', async () => {
+    const { clock, queue } = setup();
+    const calls: string[][] = [];
+    queue.startBatches(
+      async (keys) => {
+        calls.push(keys);
+        return new Map();
+      },
+      { maxKeys: 10, windowMs: 50 },
+    );
+    queue.addAfter('a', 10);
+    queue.addAfter('b', 40);
+    queue.addAfter('c', 200);
+    await advance(clock, queue, 300);
+    expect(calls).toEqual([['a', 'b'], ['c']]);
+  });
+});

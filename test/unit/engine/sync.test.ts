@@ -174,3 +174,24 @@ describe('syncAliases over the zone-file backend, without servers', () => {
     expect(await w.served(`gone.${ZONE}`, 'AAAA')).toEqual(['2001:db8::99']);
   });
 });
+
+describe('cancellation', () => {
+  it('a pass cancelled while it reads writes nothing and rejects with the reason', async () => {
+    const stop = new AbortController();
+    const reading: DnsBackend = Object.create(w.backend) as DnsBackend;
+    let applies = 0;
+    reading.read = async (zone, names, opts) => {
+      stop.abort(new Error('lost the leader lease'));
+      return w.backend.read(zone, names, opts);
+    };
+    reading.apply = async (zone, changes, opts) => {
+      applies++;
+      return w.backend.apply(zone, changes, opts);
+    };
+    await expect(
+      syncAliases([alias('apex')], w.deps({ backendFor: () => reading, signal: stop.signal })),
+    ).rejects.toThrow('lost the leader lease');
+    expect(applies).toBe(0);
+    expect(await w.served(ZONE, 'A')).toEqual([]);
+  });
+});
