@@ -139,7 +139,7 @@ describe('apexalias sync end to end against real BIND', () => {
     expect((await bind.dig(`www.${ZONE}`, 'A')).answers).toEqual(['192.0.2.20']);
   });
 
-  it('an AAAA lookup failure leaves AAAA as it was while A is still written (rule 1)', async () => {
+  it('an AAAA lookup failure leaves AAAA as it was while A is still written (behaviour rule 1)', async () => {
     upstream.setAddresses('edge.cdn.test', 'A', ['192.0.2.30'], 120);
     upstream.setBehaviour('edge.cdn.test', 'servfail', 'AAAA');
     const r = await sync();

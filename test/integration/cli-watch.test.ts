@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestAuthServer } from '../harness/authserver.ts';
 import { waitFor } from '../harness/poll.ts';
 
-describe('apexalias sync --watch (rule 5: refresh as the TTL runs out)', () => {
+describe('apexalias sync --watch (behaviour rule 15: refresh as the TTL runs out)', () => {
   let upstream: TestAuthServer;
   let dir: string;
   beforeAll(async () => {
@@ -69,7 +69,7 @@ describe('apexalias sync --watch (rule 5: refresh as the TTL runs out)', () => {
         20_000,
       );
       expect(await serves('192.0.2.1')).toBe(false);
-      // A hand edit of the zone file is zone drift: logged and repaired on the next pass (rule 7).
+      // A hand edit of the zone file is zone drift: logged and repaired on the next pass (behaviour rule 13).
       const text = await readFile(zoneFile, 'utf8');
       await writeFile(zoneFile, text.replace('192.0.2.2', '203.0.113.99'));
       await waitFor(

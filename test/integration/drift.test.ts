@@ -20,7 +20,7 @@ import type { KubeCluster } from '../harness/kube.ts';
 const ZONE = 'example.test';
 
 /**
- * Rule 7 against real servers: a BIND primary, a BIND secondary fed by NOTIFY/IXFR, and a second
+ * Behaviour rule 13 against real servers: a BIND primary, a BIND secondary fed by NOTIFY/IXFR, and a second
  * secondary that gets no NOTIFY (held stale by its one-hour SOA refresh).
  */
 describe('zone drift and per-nameserver drift, controller mode', () => {

@@ -76,7 +76,7 @@ describe.each([
     };
   });
 
-  it('AAAA failure leaves AAAA as it was and still writes A (rule 1)', async () => {
+  it('AAAA failure leaves AAAA as it was and still writes A (behaviour rule 1)', async () => {
     await syncAliases([alias('fam')], deps);
     expect(await aaaa(`fam.${ZONE}`)).toEqual(['2001:db8::1']);
     upstream.setAddresses('lb.demo.test', 'A', ['192.0.2.2'], 60);

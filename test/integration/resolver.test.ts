@@ -54,7 +54,7 @@ describe('resolver against a real authoritative server', () => {
     expect(a.expiresAt).toBe(clock + 120_000);
   });
 
-  it('follows a CNAME chain and publishes the lowest TTL along it (rules 2 and 3)', async () => {
+  it('follows a CNAME chain and publishes the lowest TTL along it (behaviour rules 2 and 3)', async () => {
     server.setCname('app.demo.test', 'edge.cdn.test', 300);
     server.setCname('edge.cdn.test', 'pop7.cdn.test', 45);
     server.setAddresses('pop7.cdn.test', 'A', ['198.51.100.7'], 600);

@@ -89,7 +89,7 @@ describe('status conditions', () => {
     expect(byType(cs).Synced).toBe('False/NotOwned');
   });
 
-  it('a failed lookup makes Resolved False while the zone stays synced (rule 4)', () => {
+  it('a failed lookup makes Resolved False while the zone stays synced (behaviour rule 5)', () => {
     const o = base({ verdict: { kind: 'noop' } });
     o.desired!.problems.push({ type: 'A', reason: 'servfail', message: 'A: SERVFAIL' });
     o.failure = { stage: 'resolve', code: 'ERR_RESOLVE_SERVFAIL', message: 'A: SERVFAIL', retryable: true };

@@ -15,7 +15,7 @@ const desired = (a: string[], aaaa: string[]): DesiredState => ({
 
 const change = (set: NameChange['set']): NameChange => updateChange('example.com', set, 'v');
 
-describe('rule 7: zone drift', () => {
+describe('behaviour rule 13: zone drift', () => {
   it('is measured per family against what was written last', () => {
     expect(
       zoneDrift(

@@ -3,7 +3,7 @@ import { BACKOFF_MAX_SECONDS, backoffSeconds, refreshDelaySeconds } from '../../
 
 const policy = { minSeconds: 30, maxSeconds: 86400, jitter: 0.1 };
 
-describe('rule 5: refresh on TTL with jitter, bounded', () => {
+describe('behaviour rule 15: refresh on TTL with jitter, bounded', () => {
   it('refreshes when the TTL runs out, ±10% jitter at the extremes of random()', () => {
     expect(refreshDelaySeconds(300, policy, () => 0.5)).toBe(300);
     expect(refreshDelaySeconds(300, policy, () => 0)).toBeCloseTo(270);

@@ -9,7 +9,7 @@ const deletion = (set: NameChange['set']): NameChange => releaseChange(NAME, OUR
 
 const cases: { name: string; current: Omit<CurrentRecords, 'name'>; expected: VerdictInWords }[] = [
   {
-    name: 'rule 8: deleting removes our A, AAAA and marker',
+    name: 'behaviour rule 11: deleting removes our A, AAAA and marker',
     current: { marker: [OURS], A: rrset(['192.0.2.1']), AAAA: rrset(['2001:db8::1']) },
     expected: {
       kind: 'change',
@@ -18,7 +18,7 @@ const cases: { name: string; current: Omit<CurrentRecords, 'name'>; expected: Ve
     },
   },
   {
-    name: 'rule 8: deleting removes only the types present',
+    name: 'behaviour rule 11: deleting removes only the types present',
     current: { marker: [OURS], A: rrset(['192.0.2.1']) },
     expected: {
       kind: 'change',
@@ -27,12 +27,12 @@ const cases: { name: string; current: Omit<CurrentRecords, 'name'>; expected: Ve
     },
   },
   {
-    name: 'rule 8: deleting with no records left removes the marker alone',
+    name: 'behaviour rule 11: deleting with no records left removes the marker alone',
     current: { marker: [OURS], A: rrset([]) },
     expected: { kind: 'change', change: deletion({}), reasons: ['marker: deleted'] },
   },
   {
-    name: 'rule 8: records without a marker are never removed',
+    name: 'behaviour rule 11: records without a marker are never removed',
     current: { A: rrset(['192.0.2.1']), AAAA: rrset(['2001:db8::1']) },
     expected: {
       kind: 'noop',
@@ -40,7 +40,7 @@ const cases: { name: string; current: Omit<CurrentRecords, 'name'>; expected: Ve
     },
   },
   {
-    name: 'rule 8: records another controller holds are never removed',
+    name: 'behaviour rule 11: records another controller holds are never removed',
     current: { marker: [OTHER_OWNER], A: rrset(['192.0.2.1']) },
     expected: {
       kind: 'noop',
@@ -48,12 +48,12 @@ const cases: { name: string; current: Omit<CurrentRecords, 'name'>; expected: Ve
     },
   },
   {
-    name: 'rule 8: records another ApexAlias of this controller holds are never removed',
+    name: 'behaviour rule 11: records another ApexAlias of this controller holds are never removed',
     current: { marker: [SIBLING], A: rrset(['192.0.2.1']) },
     expected: { kind: 'noop', reason: `${NAME} belongs to ApexAlias web/other: left untouched` },
   },
   {
-    name: 'rule 8: several TXT strings at the marker name are never removed',
+    name: 'behaviour rule 11: several TXT strings at the marker name are never removed',
     current: { marker: [OURS, 'v=spf1 -all'], A: rrset(['192.0.2.1']) },
     expected: {
       kind: 'noop',
@@ -61,7 +61,7 @@ const cases: { name: string; current: Omit<CurrentRecords, 'name'>; expected: Ve
     },
   },
   {
-    name: 'rule 6: a CNAME that replaced our records blocks the deletion',
+    name: 'behaviour rule 9: a CNAME that replaced our records blocks the deletion',
     current: { marker: [OURS], cname: 'elsewhere.example.net' },
     expected: {
       kind: 'blocked',
@@ -76,7 +76,7 @@ describe('planDeletion', () => {
     expect(inWords(planDeletion(NAME, { name: NAME, ...c.current }, ownership()))).toEqual(c.expected);
   });
 
-  it('rule 8: adopt does not widen what a deletion may remove', () => {
+  it('behaviour rule 11: adopt does not widen what a deletion may remove', () => {
     const current: CurrentRecords = { name: NAME, A: rrset(['192.0.2.1']) };
     expect(planDeletion(NAME, current, ownership(true)).kind).toBe('noop');
   });

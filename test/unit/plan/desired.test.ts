@@ -27,14 +27,14 @@ const FAILURES = ['servfail', 'refused', 'timeout', 'malformed', 'loop', 'chain-
 
 const cases: Case[] = [
   {
-    name: 'rule 1: both families resolve and both are written',
+    name: 'behaviour rule 1: both families resolve and both are written',
     resolution: { A: resolved(V4, 60), AAAA: resolved(V6, 120) },
     A: write(V4, 60),
     AAAA: write(V6, 120),
     ttl: 60,
   },
   {
-    name: 'rule 1: AAAA SERVFAIL keeps AAAA while A is written',
+    name: 'behaviour rule 1: AAAA SERVFAIL keeps AAAA while A is written',
     resolution: { A: resolved(V4, 60), AAAA: failed('servfail') },
     A: write(V4, 60),
     AAAA: keep,
@@ -42,7 +42,7 @@ const cases: Case[] = [
     ttl: 60,
   },
   {
-    name: 'rule 1: A timeout restores the last-known-good A while AAAA is written',
+    name: 'behaviour rule 1: A timeout restores the last-known-good A while AAAA is written',
     resolution: { A: failed('timeout', 'no answer within 2000 ms'), AAAA: resolved(V6, 300) },
     lastKnownGood: { A: rrset(['192.0.2.9'], 120) },
     A: write(['192.0.2.9'], 120, 'lastKnownGood'),
@@ -51,20 +51,20 @@ const cases: Case[] = [
     ttl: 120,
   },
   {
-    name: 'rule 1: a family without a lookup this round is left alone',
+    name: 'behaviour rule 1: a family without a lookup this round is left alone',
     resolution: { A: resolved(V4, 60) },
     A: write(V4, 60),
     AAAA: keep,
     ttl: 60,
   },
   {
-    name: 'rule 1: no lookup at all keeps both families',
+    name: 'behaviour rule 1: no lookup at all keeps both families',
     resolution: {},
     A: keep,
     AAAA: keep,
   },
   {
-    name: 'rule 1: a family not requested is removed (the diff removes it only if we own it)',
+    name: 'behaviour rule 1: a family not requested is removed (the diff removes it only if we own it)',
     policy: { families: ['IPv4'] },
     resolution: { A: resolved(V4, 60), AAAA: resolved(V6, 60) },
     A: write(V4, 60),
@@ -72,7 +72,7 @@ const cases: Case[] = [
     ttl: 60,
   },
   {
-    name: 'rule 1: IPv6 only removes A',
+    name: 'behaviour rule 1: IPv6 only removes A',
     policy: { families: ['IPv6'] },
     resolution: { AAAA: resolved(V6, 60) },
     A: remove('FamilyNotRequested'),
@@ -80,14 +80,14 @@ const cases: Case[] = [
     ttl: 60,
   },
   {
-    name: 'rule 2: a CNAME loop is a failure and changes nothing',
+    name: 'behaviour rule 2: a CNAME loop is a failure and changes nothing',
     resolution: { A: failed('loop', 'CNAME loop at a.example.net'), AAAA: failed('loop', 'CNAME loop') },
     A: keep,
     AAAA: keep,
     problems: ['A:loop', 'AAAA:loop'],
   },
   {
-    name: 'rule 2: a chain longer than 8 hops is a failure and keeps the last written records',
+    name: 'behaviour rule 2: a chain longer than 8 hops is a failure and keeps the last written records',
     resolution: {
       A: failed('chain-too-long', 'more than 8 CNAMEs'),
       AAAA: failed('chain-too-long', '9 hops'),
@@ -99,7 +99,7 @@ const cases: Case[] = [
     ttl: 300,
   },
   {
-    name: 'rule 3: without ttl.min the published TTL is never longer than the chain',
+    name: 'behaviour rule 3: without ttl.min the published TTL is never longer than the chain',
     policy: { ttl: { max: 3600 } },
     resolution: { A: resolved(V4, 5) },
     A: write(V4, 5),
@@ -107,7 +107,7 @@ const cases: Case[] = [
     ttl: 5,
   },
   {
-    name: 'rule 3: an explicit ttl.min raises a short chain TTL',
+    name: 'behaviour rule 3: an explicit ttl.min raises a short chain TTL',
     policy: { ttl: { min: 30, max: 3600 } },
     resolution: { A: resolved(V4, 5), AAAA: resolved(V6, 10) },
     A: write(V4, 30),
@@ -115,7 +115,7 @@ const cases: Case[] = [
     ttl: 30,
   },
   {
-    name: 'rule 3: ttl.max clamps a long chain TTL',
+    name: 'behaviour rule 3: ttl.max clamps a long chain TTL',
     policy: { ttl: { min: 30, max: 300 } },
     resolution: { A: resolved(V4, 86400) },
     A: write(V4, 300),
@@ -123,21 +123,21 @@ const cases: Case[] = [
     ttl: 300,
   },
   {
-    name: 'rule 3: the status TTL is the lowest of the written families',
+    name: 'behaviour rule 3: the status TTL is the lowest of the written families',
     resolution: { A: resolved(V4, 600), AAAA: resolved(V6, 45) },
     A: write(V4, 600),
     AAAA: write(V6, 45),
     ttl: 45,
   },
   ...FAILURES.map((reason): Case => ({
-    name: `rule 4: ${reason} keeps the current records when nothing was written before`,
+    name: `behaviour rule 5: ${reason} keeps the current records when nothing was written before`,
     resolution: { A: failed(reason), AAAA: failed(reason) },
     A: keep,
     AAAA: keep,
     problems: [`A:${reason}`, `AAAA:${reason}`],
   })),
   ...FAILURES.map((reason): Case => ({
-    name: `rule 4: ${reason} restores the last-known-good records (repairing hand edits)`,
+    name: `behaviour rule 5: ${reason} restores the last-known-good records (repairing hand edits)`,
     resolution: { A: failed(reason), AAAA: failed(reason) },
     lastKnownGood: { A: rrset(V4, 60), AAAA: rrset(V6, 90) },
     A: write(V4, 60, 'lastKnownGood'),
@@ -146,7 +146,7 @@ const cases: Case[] = [
     ttl: 60,
   })),
   {
-    name: 'rule 4: a failure never falls back, even with onTargetMissing: Fallback',
+    name: 'behaviour rule 5: a failure never falls back, even with onTargetMissing: Fallback',
     policy: { onTargetMissing: 'Fallback', fallbackAddresses: ['198.51.100.1', '2001:db8::f'] },
     resolution: { A: failed('servfail'), AAAA: failed('refused') },
     A: keep,
@@ -154,7 +154,7 @@ const cases: Case[] = [
     problems: ['A:servfail', 'AAAA:refused'],
   },
   {
-    name: 'rule 4: a failure never removes, even with onTargetMissing: Remove',
+    name: 'behaviour rule 5: a failure never removes, even with onTargetMissing: Remove',
     policy: { onTargetMissing: 'Remove' },
     resolution: { A: failed('timeout'), AAAA: resolved(V6, 60) },
     A: keep,
@@ -163,7 +163,7 @@ const cases: Case[] = [
     ttl: 60,
   },
   {
-    name: 'rule 4: NXDOMAIN with Keep keeps the current records',
+    name: 'behaviour rule 6: NXDOMAIN with Keep keeps the current records',
     policy: { onTargetMissing: 'Keep' },
     resolution: { A: missing('nxdomain'), AAAA: missing('nxdomain') },
     A: keep,
@@ -171,7 +171,7 @@ const cases: Case[] = [
     problems: ['A:nxdomain', 'AAAA:nxdomain'],
   },
   {
-    name: 'rule 4: NODATA with Keep restores the last-known-good family',
+    name: 'behaviour rule 6: NODATA with Keep restores the last-known-good family',
     policy: { onTargetMissing: 'Keep' },
     resolution: { A: resolved(V4, 60), AAAA: missing('nodata') },
     lastKnownGood: { A: rrset(['192.0.2.200'], 60), AAAA: rrset(V6, 60) },
@@ -181,7 +181,7 @@ const cases: Case[] = [
     ttl: 60,
   },
   {
-    name: 'rule 4: NXDOMAIN with Remove deletes both families',
+    name: 'behaviour rule 6: NXDOMAIN with Remove deletes both families',
     policy: { onTargetMissing: 'Remove' },
     resolution: { A: missing('nxdomain'), AAAA: missing('nxdomain') },
     lastKnownGood: { A: rrset(V4, 60) },
@@ -190,7 +190,7 @@ const cases: Case[] = [
     problems: ['A:nxdomain', 'AAAA:nxdomain'],
   },
   {
-    name: 'rule 4: NODATA with Remove deletes only the missing family',
+    name: 'behaviour rule 6: NODATA with Remove deletes only the missing family',
     policy: { onTargetMissing: 'Remove' },
     resolution: { A: resolved(V4, 60), AAAA: missing('nodata') },
     A: write(V4, 60),
@@ -199,7 +199,7 @@ const cases: Case[] = [
     ttl: 60,
   },
   {
-    name: 'rule 4: NXDOMAIN with Fallback writes the fallback addresses at the negative TTL',
+    name: 'behaviour rule 6: NXDOMAIN with Fallback writes the fallback addresses at the negative TTL',
     policy: {
       onTargetMissing: 'Fallback',
       fallbackAddresses: ['2001:DB8::F', '198.51.100.2', '198.51.100.1'],
@@ -211,7 +211,7 @@ const cases: Case[] = [
     ttl: 300,
   },
   {
-    name: 'rule 4: Fallback clamps a long negative TTL to ttl.max',
+    name: 'behaviour rule 6: Fallback clamps a long negative TTL to ttl.max',
     policy: { onTargetMissing: 'Fallback', fallbackAddresses: ['198.51.100.1'], ttl: { max: 600 } },
     resolution: { A: missing('nxdomain', 86400) },
     A: write(['198.51.100.1'], 600, 'fallback'),
@@ -220,7 +220,7 @@ const cases: Case[] = [
     ttl: 600,
   },
   {
-    name: 'rule 4: Fallback with only IPv4 fallbacks while IPv6 is missing removes AAAA',
+    name: 'behaviour rule 6: Fallback with only IPv4 fallbacks while IPv6 is missing removes AAAA',
     policy: { onTargetMissing: 'Fallback', fallbackAddresses: ['198.51.100.1'] },
     resolution: { A: resolved(V4, 60), AAAA: missing('nodata', 120) },
     A: write(V4, 60),
@@ -229,7 +229,7 @@ const cases: Case[] = [
     ttl: 60,
   },
   {
-    name: 'rule 4: Fallback only applies to the missing family; the resolved one is written as resolved',
+    name: 'behaviour rule 6: Fallback only applies to the missing family; the resolved one is written as resolved',
     policy: { onTargetMissing: 'Fallback', fallbackAddresses: ['198.51.100.1', '2001:db8::f'] },
     resolution: { A: missing('nodata', 120), AAAA: resolved(V6, 60) },
     A: write(['198.51.100.1'], 120, 'fallback'),
@@ -238,7 +238,7 @@ const cases: Case[] = [
     ttl: 60,
   },
   {
-    name: 'rule 10: non-canonical resolver output is canonicalised and sorted',
+    name: 'behaviour rule 16: non-canonical resolver output is canonicalised and sorted',
     resolution: {
       A: resolved(['192.0.2.2', '192.0.2.1', '192.0.2.2'], 60),
       AAAA: resolved(['2001:DB8::2', '2001:db8:0:0::1'], 60),
@@ -248,14 +248,14 @@ const cases: Case[] = [
     ttl: 60,
   },
   {
-    name: 'rule 10: addresses of the other family are dropped from an answer',
+    name: 'behaviour rule 16: addresses of the other family are dropped from an answer',
     resolution: { A: resolved(['192.0.2.1', '2001:db8::1'], 60) },
     A: write(['192.0.2.1'], 60),
     AAAA: keep,
     ttl: 60,
   },
   {
-    name: 'rule 10: an answer with no usable address is malformed, never an empty RRset',
+    name: 'behaviour rule 16: an answer with no usable address is malformed, never an empty RRset',
     resolution: { A: resolved([], 60), AAAA: resolved(['192.0.2.1'], 60) },
     lastKnownGood: { A: rrset(V4, 60) },
     A: write(V4, 60, 'lastKnownGood'),
@@ -264,7 +264,7 @@ const cases: Case[] = [
     ttl: 60,
   },
   {
-    name: 'rule 4: an empty last-known-good RRset is nothing to restore',
+    name: 'behaviour rule 5: an empty last-known-good RRset is nothing to restore',
     resolution: { A: failed('servfail') },
     lastKnownGood: { A: rrset([], 60) },
     A: keep,
@@ -283,7 +283,7 @@ describe('desired', () => {
     expect(state.ttlBounds).toEqual(policy(c.policy).ttl);
   });
 
-  it('rule 4: problems say what failed and what was done about it', () => {
+  it('behaviour rules 5 and 6: problems say what failed and what was done about it', () => {
     const state = desired(
       policy({ onTargetMissing: 'Fallback', fallbackAddresses: ['198.51.100.1'] }),
       { A: missing('nxdomain'), AAAA: failed('servfail', 'SERVFAIL from 192.0.2.53') },
@@ -303,7 +303,7 @@ describe('desired', () => {
     ]);
   });
 
-  it('rule 4: NODATA under Remove explains the removal', () => {
+  it('behaviour rule 6: NODATA under Remove explains the removal', () => {
     const state = desired(policy({ onTargetMissing: 'Remove' }), { AAAA: missing('nodata') }, {});
     expect(state.problems).toEqual([
       {
@@ -314,7 +314,7 @@ describe('desired', () => {
     ]);
   });
 
-  it('rule 2: the chain shown in status comes from the first lookup that has one', () => {
+  it('behaviour rule 2: the chain shown in status comes from the first lookup that has one', () => {
     const chain = [TARGET, 'edge-7.cdn.example.net'];
     expect(
       desired(policy(), { A: failed('timeout', 'x', []), AAAA: resolved(V6, 60, chain) }, {}).chain,

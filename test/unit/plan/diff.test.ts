@@ -44,7 +44,7 @@ const notOwned = (types: string): VerdictInWords => ({
 const cases: Case[] = [
   // --- first claim ------------------------------------------------------------------------
   {
-    name: 'rule 6: the first claim of an empty name creates the marker and expects A and AAAA absent',
+    name: 'behaviour rules 7 and 14: the first claim of an empty name creates the marker and expects A and AAAA absent',
     want: want(write(V4, 60), write(V6, 60)),
     current: {},
     expected: {
@@ -54,7 +54,7 @@ const cases: Case[] = [
     },
   },
   {
-    name: 'rule 1: a first claim while AAAA fails writes A and still expects AAAA absent',
+    name: 'behaviour rule 1: a first claim while AAAA fails writes A and still expects AAAA absent',
     want: want(write(V4, 60), keep),
     current: {},
     expected: {
@@ -64,13 +64,13 @@ const cases: Case[] = [
     },
   },
   {
-    name: 'rule 6: an unclaimed empty name with nothing to write stays untouched (no bare marker)',
+    name: 'behaviour rule 7: an unclaimed empty name with nothing to write stays untouched (no bare marker)',
     want: want(keep, remove('FamilyNotRequested')),
     current: {},
     expected: { kind: 'noop' },
   },
   {
-    name: 'rule 6: an empty marker list counts as unclaimed',
+    name: 'behaviour rule 7: an empty marker list counts as unclaimed',
     want: want(write(V4, 60), remove()),
     current: { marker: [] },
     expected: {
@@ -81,7 +81,7 @@ const cases: Case[] = [
   },
   // --- CNAME and foreign ownership ----------------------------------------------------------
   {
-    name: 'rule 6: a CNAME at the name blocks the write',
+    name: 'behaviour rule 9: a CNAME at the name blocks the write',
     want: want(write(V4, 60), write(V6, 60)),
     current: { cname: 'elsewhere.example.net' },
     expected: {
@@ -93,7 +93,7 @@ const cases: Case[] = [
     },
   },
   {
-    name: 'rule 6: a CNAME at the name blocks even a name we own',
+    name: 'behaviour rule 9: a CNAME at the name blocks even a name we own',
     want: want(write(V4, 60), keep),
     current: { cname: 'elsewhere.example.net', marker: [OURS] },
     expected: {
@@ -105,25 +105,25 @@ const cases: Case[] = [
     },
   },
   {
-    name: 'rule 6: foreign A without a marker is blocked',
+    name: 'behaviour rule 8: foreign A without a marker is blocked',
     want: want(write(V4, 60), write(V6, 60)),
     current: { A: rrset(['203.0.113.5'], 3600) },
     expected: notOwned('A'),
   },
   {
-    name: 'rule 6: foreign AAAA blocks even when only A is requested (never touched, never deleted)',
+    name: 'behaviour rule 8: foreign AAAA blocks even when only A is requested (never touched, never deleted)',
     want: want(write(V4, 60), remove('FamilyNotRequested')),
     current: { AAAA: rrset(['2001:db8::5'], 3600) },
     expected: notOwned('AAAA'),
   },
   {
-    name: 'rule 6: foreign A and AAAA without a marker are blocked even when every lookup fails',
+    name: 'behaviour rule 8: foreign A and AAAA without a marker are blocked even when every lookup fails',
     want: want(keep, keep),
     current: { A: rrset(['203.0.113.5']), AAAA: rrset(['2001:db8::5']) },
     expected: notOwned('A and AAAA'),
   },
   {
-    name: 'rule 6: a marker of another controller blocks with OwnedByOther',
+    name: 'behaviour rule 7: a marker of another controller blocks with OwnedByOther',
     want: want(write(V4, 60), write(V6, 60)),
     current: { marker: [OTHER_OWNER], A: rrset(V4, 60) },
     adopt: true,
@@ -134,7 +134,7 @@ const cases: Case[] = [
     },
   },
   {
-    name: 'rule 6: unrelated TXT at the marker name blocks with OwnedByOther, even with adopt',
+    name: 'behaviour rules 7 and 8: unrelated TXT at the marker name blocks with OwnedByOther, even with adopt',
     want: want(write(V4, 60), keep),
     current: { marker: ['hello'] },
     adopt: true,
@@ -145,7 +145,7 @@ const cases: Case[] = [
     },
   },
   {
-    name: 'rule 6: several TXT strings at the marker name, one of them ours, block with OwnedByOther',
+    name: 'behaviour rule 7: several TXT strings at the marker name, one of them ours, block with OwnedByOther',
     want: want(write(V4, 60), keep),
     current: { marker: [OURS, OTHER_OWNER] },
     expected: {
@@ -155,7 +155,7 @@ const cases: Case[] = [
     },
   },
   {
-    name: 'rule 9: a marker of another ApexAlias of this controller blocks with Conflict',
+    name: 'behaviour rule 7: a marker of another ApexAlias of this controller blocks with Conflict',
     want: want(write(V4, 60), keep),
     current: { marker: [SIBLING], A: rrset(V4, 60) },
     expected: {
@@ -166,7 +166,7 @@ const cases: Case[] = [
   },
   // --- adopt --------------------------------------------------------------------------------
   {
-    name: 'rule 6: adopt takes over foreign A; expect.absent lists only AAAA',
+    name: 'behaviour rule 8: adopt takes over foreign A; expect.absent lists only AAAA',
     want: want(write(V4, 60), write(V6, 60)),
     current: { A: rrset(['203.0.113.5'], 3600) },
     adopt: true,
@@ -182,21 +182,21 @@ const cases: Case[] = [
     },
   },
   {
-    name: 'rule 6: adopt of records that already match claims them with the marker alone',
+    name: 'behaviour rule 8: adopt of records that already match claims them with the marker alone',
     want: want(write(V4, 60), write(V6, 60)),
     current: { A: rrset(V4, 60), AAAA: rrset(V6, 55) },
     adopt: true,
     expected: { kind: 'change', change: claim({}, []), reasons: ['marker: created, adopting A, AAAA'] },
   },
   {
-    name: 'rule 6: adopt while every lookup fails writes no bare marker',
+    name: 'behaviour rule 8: adopt while every lookup fails writes no bare marker',
     want: want(keep, keep),
     current: { A: rrset(['203.0.113.5']) },
     adopt: true,
     expected: { kind: 'noop' },
   },
   {
-    name: 'rule 6: adopt with nothing present is a plain first claim',
+    name: 'behaviour rule 8: adopt with nothing present is a plain first claim',
     want: want(write(V4, 60), keep),
     current: {},
     adopt: true,
@@ -207,7 +207,7 @@ const cases: Case[] = [
     },
   },
   {
-    name: 'rule 6: adopting a name makes its AAAA ours, so a family not requested goes with the claim',
+    name: 'behaviour rule 8: adopting a name makes its AAAA ours, so a family not requested goes with the claim',
     want: want(write(V4, 60), remove('FamilyNotRequested')),
     current: { A: rrset(V4, 60), AAAA: rrset(['2001:db8::5']) },
     adopt: true,
@@ -219,13 +219,13 @@ const cases: Case[] = [
   },
   // --- ours: per-family writes ----------------------------------------------------------------
   {
-    name: 'rule 6: ours and in sync → noop',
+    name: 'behaviour rule 7: ours and in sync → noop',
     want: want(write(V4, 60), write(V6, 60)),
     current: { marker: [OURS], A: rrset(V4, 60), AAAA: rrset(V6, 60) },
     expected: { kind: 'noop' },
   },
   {
-    name: 'rule 7: target drift rewrites A under our marker',
+    name: 'behaviour rule 13: target drift rewrites A under our marker',
     want: want(write(['192.0.2.2'], 60), write(V6, 60)),
     current: { marker: [OURS], A: rrset(V4, 60), AAAA: rrset(V6, 60) },
     expected: {
@@ -235,7 +235,7 @@ const cases: Case[] = [
     },
   },
   {
-    name: 'rule 1: AAAA SERVFAIL keeps AAAA while A is written',
+    name: 'behaviour rule 1: AAAA SERVFAIL keeps AAAA while A is written',
     want: want(write(['192.0.2.2'], 60), keep),
     current: { marker: [OURS], A: rrset(V4, 60), AAAA: rrset(['2001:db8::9'], 60) },
     expected: {
@@ -245,7 +245,7 @@ const cases: Case[] = [
     },
   },
   {
-    name: 'rule 1: a family removed from the spec deletes our AAAA',
+    name: 'behaviour rule 1: a family removed from the spec deletes our AAAA',
     want: want(write(V4, 60), remove('FamilyNotRequested')),
     current: { marker: [OURS], A: rrset(V4, 60), AAAA: rrset(V6, 60) },
     expected: {
@@ -255,13 +255,13 @@ const cases: Case[] = [
     },
   },
   {
-    name: 'rule 1: a family removed from the spec with no AAAA present changes nothing',
+    name: 'behaviour rule 1: a family removed from the spec with no AAAA present changes nothing',
     want: want(write(V4, 60), remove('FamilyNotRequested')),
     current: { marker: [OURS], A: rrset(V4, 60) },
     expected: { kind: 'noop' },
   },
   {
-    name: 'rule 4: Remove on NXDOMAIN deletes both our families and keeps the marker',
+    name: 'behaviour rule 6: Remove on NXDOMAIN deletes both our families and keeps the marker',
     want: want(remove('TargetMissing'), remove('TargetMissing')),
     current: { marker: [OURS], A: rrset(V4, 60), AAAA: rrset(V6, 60) },
     expected: {
@@ -271,7 +271,7 @@ const cases: Case[] = [
     },
   },
   {
-    name: 'rule 4: last-known-good repairs a hand edit while the lookup fails',
+    name: 'behaviour rule 5: last-known-good repairs a hand edit while the lookup fails',
     want: want(write(V4, 60, 'lastKnownGood'), keep),
     current: { marker: [OURS], A: rrset(['10.9.9.9'], 60), AAAA: rrset(V6, 60) },
     expected: {
@@ -281,7 +281,7 @@ const cases: Case[] = [
     },
   },
   {
-    name: 'rule 4: last-known-good restores a family deleted by hand',
+    name: 'behaviour rule 5: last-known-good restores a family deleted by hand',
     want: want(keep, write(V6, 60, 'lastKnownGood')),
     current: { marker: [OURS], A: rrset(V4, 60) },
     expected: {
@@ -291,13 +291,13 @@ const cases: Case[] = [
     },
   },
   {
-    name: 'rule 4: a failing lookup with nothing known leaves even a hand edit alone',
+    name: 'behaviour rule 5: a failing lookup with nothing known leaves even a hand edit alone',
     want: want(keep, keep),
     current: { marker: [OURS], A: rrset(['10.9.9.9'], 60) },
     expected: { kind: 'noop' },
   },
   {
-    name: 'rule 4: Fallback writes the sibling addresses',
+    name: 'behaviour rule 6: Fallback writes the sibling addresses',
     want: want(write(['198.51.100.1'], 300, 'fallback'), remove('TargetMissing')),
     current: { marker: [OURS], A: rrset(V4, 60), AAAA: rrset(V6, 60) },
     expected: {
@@ -312,31 +312,31 @@ const cases: Case[] = [
   },
   // --- TTL band -------------------------------------------------------------------------------
   {
-    name: 'rule 3: a TTL exactly 20% lower with unchanged addresses → no write',
+    name: 'behaviour rule 4: a TTL exactly 20% lower with unchanged addresses → no write',
     want: want(write(V4, 240), keep),
     current: { marker: [OURS], A: rrset(V4, 300) },
     expected: { kind: 'noop' },
   },
   {
-    name: 'rule 3: a TTL exactly 20% higher with unchanged addresses → no write',
+    name: 'behaviour rule 4: a TTL exactly 20% higher with unchanged addresses → no write',
     want: want(write(V4, 360), keep),
     current: { marker: [OURS], A: rrset(V4, 300) },
     expected: { kind: 'noop' },
   },
   {
-    name: 'rule 3: a TTL 21% lower → write',
+    name: 'behaviour rule 4: a TTL 21% lower → write',
     want: want(write(V4, 237), keep),
     current: { marker: [OURS], A: rrset(V4, 300) },
     expected: { kind: 'change', change: ours({ A: rrset(V4, 237) }), reasons: ['A: ttl 300 → 237'] },
   },
   {
-    name: 'rule 3: a TTL 21% higher → write',
+    name: 'behaviour rule 4: a TTL 21% higher → write',
     want: want(write(V4, 363), keep),
     current: { marker: [OURS], A: rrset(V4, 300) },
     expected: { kind: 'change', change: ours({ A: rrset(V4, 363) }), reasons: ['A: ttl 300 → 363'] },
   },
   {
-    name: 'rule 3: changed addresses are written with the desired TTL even when it is within the band',
+    name: 'behaviour rule 4: changed addresses are written with the desired TTL even when it is within the band',
     want: want(write(['192.0.2.2'], 250), keep),
     current: { marker: [OURS], A: rrset(V4, 300) },
     expected: {
@@ -346,19 +346,19 @@ const cases: Case[] = [
     },
   },
   {
-    name: 'rule 3: a current TTL above a lowered ttl.max is written even within the band',
+    name: 'behaviour rule 4: a current TTL above a lowered ttl.max is written even within the band',
     want: want(write(V4, 3300), keep, { max: 3300 }),
     current: { marker: [OURS], A: rrset(V4, 3600) },
     expected: { kind: 'change', change: ours({ A: rrset(V4, 3300) }), reasons: ['A: ttl 3600 → 3300'] },
   },
   {
-    name: 'rule 3: a current TTL below a raised ttl.min is written even within the band',
+    name: 'behaviour rule 4: a current TTL below a raised ttl.min is written even within the band',
     want: want(write(V4, 60), keep, { min: 60, max: 3600 }),
     current: { marker: [OURS], A: rrset(V4, 55) },
     expected: { kind: 'change', change: ours({ A: rrset(V4, 60) }), reasons: ['A: ttl 55 → 60'] },
   },
   {
-    name: 'rule 3: the band applies per type',
+    name: 'behaviour rule 4: the band applies per type',
     want: want(write(V4, 250), write(V6, 200)),
     current: { marker: [OURS], A: rrset(V4, 300), AAAA: rrset(V6, 300) },
     expected: { kind: 'change', change: ours({ AAAA: rrset(V6, 200) }), reasons: ['AAAA: ttl 300 → 200'] },
@@ -402,7 +402,7 @@ describe('diff', () => {
     expect(inWords(result)).toEqual(c.expected);
   });
 
-  it('rule 1: desired → diff end to end: AAAA SERVFAIL leaves our AAAA and rewrites A', () => {
+  it('behaviour rule 1: desired → diff end to end: AAAA SERVFAIL leaves our AAAA and rewrites A', () => {
     const wish = desired(policy(), { A: resolved(['192.0.2.7'], 30), AAAA: failed('servfail') }, {});
     const current: CurrentRecords = {
       name: NAME,
@@ -417,7 +417,7 @@ describe('diff', () => {
     });
   });
 
-  it('rule 1: desired → diff end to end: dropping IPv6 from a foreign-held name deletes nothing', () => {
+  it('behaviour rule 1: desired → diff end to end: dropping IPv6 from a foreign-held name deletes nothing', () => {
     const wish = desired(policy({ families: ['IPv4'] }), { A: resolved(V4, 60) }, {});
     const current: CurrentRecords = { name: NAME, marker: [OTHER_OWNER], AAAA: rrset(V6, 60) };
     expect(diff(NAME, wish, current, ownership()).kind).toBe('blocked');

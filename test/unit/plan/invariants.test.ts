@@ -102,7 +102,7 @@ function apply(current: CurrentRecords, change: NameChange): CurrentRecords {
 }
 
 function checkChangeShape(change: NameChange, owner: Ownership): void {
-  // Nothing but A, AAAA and the marker, at exactly our names (rule 6).
+  // Nothing but A, AAAA and the marker, at exactly our names (behaviour rule 9).
   expect(Object.keys(change).sort()).toEqual([
     'expect',
     'marker',
@@ -166,7 +166,7 @@ function checkDiff(
   for (const type of TYPES) {
     const action = wish[type];
     const entry = change.set[type];
-    // Deletes only what exists; keeps never touch; failures never delete (rule 4).
+    // Deletes only what exists; keeps never touch; failures never delete (behaviour rule 5).
     if (entry === null) expect(present(current[type])).toBe(true);
     if (action.action === 'keep') expect(type in change.set).toBe(false);
     if (action.action === 'remove') expect(entry ?? null).toBeNull();
@@ -196,7 +196,7 @@ function checkDiff(
 }
 
 describe('planner invariants over random inputs', () => {
-  it('rule 6: a change only ever holds A, AAAA and our marker, decided by ownership, and converges', () => {
+  it('behaviour rules 7 and 9: a change only ever holds A, AAAA and our marker, decided by ownership, and converges', () => {
     const random = prng(20260101);
     const kinds = new Map<string, number>();
     for (let i = 0; i < 4000; i++) {
@@ -206,7 +206,7 @@ describe('planner invariants over random inputs', () => {
       for (const type of TYPES) {
         const action = wish[type];
         if (action.action !== 'write') continue;
-        // Published TTLs respect rule 3.
+        // Published TTLs respect behaviour rule 3.
         const outcome = s.resolution[type];
         if (action.source === 'resolved' && outcome?.kind === 'addresses') {
           const { min, max } = s.policy.ttl;
@@ -237,7 +237,7 @@ describe('planner invariants over random inputs', () => {
     }
   });
 
-  it('rule 8: a deletion never touches a name that is not ours', () => {
+  it('behaviour rule 11: a deletion never touches a name that is not ours', () => {
     const random = prng(7);
     for (let i = 0; i < 2000; i++) {
       const { current, owner } = scenario(random);

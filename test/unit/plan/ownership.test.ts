@@ -10,12 +10,12 @@ import type { OwnershipStatus } from '../../../src/plan/types.ts';
 import { OTHER_OWNER, OURS, ownership, SIBLING } from './fixtures.ts';
 
 describe('marker names and values', () => {
-  it('rule 6: the marker lives at _apexalias.<name>', () => {
+  it('behaviour rule 7: the marker lives at _apexalias.<name>', () => {
     expect(markerName('example.com')).toBe('_apexalias.example.com');
     expect(markerName('www.example.com')).toBe('_apexalias.www.example.com');
   });
 
-  it('rule 6: the marker value names heritage, owner and resource', () => {
+  it('behaviour rule 7: the marker value names heritage, owner and resource', () => {
     expect(markerValue('apexalias-prod', 'web/apex')).toBe(OURS);
   });
 });
@@ -47,16 +47,20 @@ describe('parseMarker', () => {
 
 describe('classifyOwnership', () => {
   it.each<[string, string[] | undefined, OwnershipStatus]>([
-    ['rule 6: no TXT at the marker name is unclaimed', undefined, 'unclaimed'],
-    ['rule 6: an empty TXT list is unclaimed', [], 'unclaimed'],
-    ['rule 6: exactly our value is ours', [OURS], 'ours'],
-    ['rule 9: our controller, another ApexAlias → conflict', [SIBLING], 'conflict'],
-    ['rule 6: another controller id → foreign', [OTHER_OWNER], 'foreign'],
-    ['rule 6: unrelated TXT content → foreign', ['v=spf1 -all'], 'foreign'],
-    ['rule 6: several TXT strings, even one of them ours → foreign', [OURS, 'v=spf1 -all'], 'foreign'],
-    ['rule 6: our marker twice → foreign', [OURS, OURS], 'foreign'],
+    ['behaviour rule 7: no TXT at the marker name is unclaimed', undefined, 'unclaimed'],
+    ['behaviour rule 7: an empty TXT list is unclaimed', [], 'unclaimed'],
+    ['behaviour rule 7: exactly our value is ours', [OURS], 'ours'],
+    ['behaviour rule 7: our controller, another ApexAlias → conflict', [SIBLING], 'conflict'],
+    ['behaviour rule 7: another controller id → foreign', [OTHER_OWNER], 'foreign'],
+    ['behaviour rule 7: unrelated TXT content → foreign', ['v=spf1 -all'], 'foreign'],
     [
-      'rule 6: our fields in another order → foreign (a conditional write on our exact value could not land)',
+      'behaviour rule 7: several TXT strings, even one of them ours → foreign',
+      [OURS, 'v=spf1 -all'],
+      'foreign',
+    ],
+    ['behaviour rule 7: our marker twice → foreign', [OURS, OURS], 'foreign'],
+    [
+      'behaviour rule 7: our fields in another order → foreign (a conditional write on our exact value could not land)',
       ['resource=web/apex,owner=apexalias-prod,heritage=apexalias'],
       'foreign',
     ],
