@@ -21,7 +21,17 @@ import {
   isIP,
   isLabel,
   isZoneName,
+  MAX_NAME_LENGTH,
 } from './dnsname.ts';
+import { MARKER_LABEL } from '../plan/ownership.ts';
+
+/**
+ * The longest owner name (without its trailing dot) an alias may have: the ownership marker
+ * `_apexalias.<owner name>` is written too (behaviour rule 7), and it must itself be a valid
+ * DNS name of at most 253 characters. A longer owner name would make every write and read of
+ * the marker fail, and with them the whole batch of its zone.
+ */
+export const MAX_OWNER_NAME_LENGTH = MAX_NAME_LENGTH - MARKER_LABEL.length - 1;
 
 export interface SpecRule {
   /** Stable identifier, for tests and documentation. */
@@ -119,10 +129,13 @@ export const SPEC_RULES: readonly SpecRule[] = [
   },
   {
     id: 'owner-name-length',
-    cel: `size(${CEL_OWNER_ABS}) <= 254`,
-    message: 'the full owner name (name and zone together) must be at most 253 characters',
+    cel: `size(${CEL_OWNER_ABS}) <= ${MAX_OWNER_NAME_LENGTH + 1}`,
+    message:
+      `the full owner name (name and zone together) must be at most ${MAX_OWNER_NAME_LENGTH} characters, ` +
+      `so that its ownership marker ${MARKER_LABEL}.<owner name> fits in the ${MAX_NAME_LENGTH} characters ` +
+      'a DNS name may have',
     fieldPath: '.name',
-    check: (s) => ownerAbs(s).length <= 254,
+    check: (s) => ownerAbs(s).length <= MAX_OWNER_NAME_LENGTH + 1,
   },
   {
     id: 'target-is-hostname',

@@ -138,3 +138,33 @@ describe('examples/', () => {
     });
   });
 });
+
+describe('owner names of 243 to 253 characters pass the DNS limit, but their marker does not', () => {
+  const label63 = 'a'.repeat(63);
+  const at = (zone: string) =>
+    manifest({ zone, name: `${label63}.${label63}.${label63}`, target: 'lb.demo.test' });
+  const owner = (zone: string) => `${label63}.${label63}.${label63}.${zone}`;
+
+  it('refuses a 243-character owner name, whose _apexalias marker would be 254', () => {
+    const zone = `${'z'.repeat(39)}.example.com`;
+    expect(owner(zone)).toHaveLength(243);
+    expect(`_apexalias.${owner(zone)}`).toHaveLength(254);
+    const result = validateApexAlias(at(zone));
+    expect(result.ok ? [] : result.problems).toEqual([
+      expect.stringMatching(/^spec\.name: the full owner name .* at most 242 characters/),
+    ]);
+  });
+
+  it('refuses an apex alias in a zone of 243 characters', () => {
+    const zone = `${label63}.${label63}.${label63}.${'z'.repeat(39)}.example.com`;
+    const result = validateApexAlias(manifest({ zone, target: 'lb.demo.test' }));
+    expect(result.ok).toBe(false);
+  });
+
+  it('accepts a 242-character owner name, whose marker is exactly 253', () => {
+    const zone = `${'z'.repeat(38)}.example.com`;
+    expect(`_apexalias.${owner(zone)}`).toHaveLength(253);
+    const result = validateApexAlias(at(zone));
+    expect(result.ok ? [] : result.problems).toEqual([]);
+  });
+});
