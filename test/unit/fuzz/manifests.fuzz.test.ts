@@ -70,7 +70,7 @@ function objectsIn(text: string): number {
   return n;
 }
 
-describe('fuzz: the manifest loader', () => {
+describe('fuzz (behaviour rule 16): the manifest loader', () => {
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'apexalias-fuzz-manifests-'));

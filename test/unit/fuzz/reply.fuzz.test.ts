@@ -220,7 +220,7 @@ function checkBailiwick(buf: Buffer, qtype: number): void {
   }
 }
 
-describe('fuzz: the DNS reply decoder and the chain walk', () => {
+describe('fuzz (behaviour rule 16): the DNS reply decoder and the chain walk', () => {
   const fingerprint = fingerprintRequest(encodeQuery(0, TARGET, 'A'));
 
   it('random bytes never crash the decoder, the matcher or the walk', () => {

@@ -80,7 +80,7 @@ function handle(buf: Buffer, requestMac: Buffer): number | undefined {
   return header.rcode;
 }
 
-describe('fuzz: the UPDATE response parser and its TSIG check', () => {
+describe('fuzz (behaviour rule 16): the UPDATE response parser and its TSIG check', () => {
   it('random bytes raise only typed errors', () => {
     fc.assert(
       fc.property(

@@ -120,7 +120,7 @@ const textInputs = fc.oneof(
   fc.string({ maxLength: 200 }),
 );
 
-describe('fuzz: the zone-file parser', () => {
+describe('fuzz (behaviour rule 16): the zone-file parser', () => {
   it('raises only ZoneFileError, on generated, mutated and random text', () => {
     fc.assert(
       fc.property(textInputs, (text) => {
@@ -156,7 +156,7 @@ describe('fuzz: the zone-file parser', () => {
   });
 });
 
-describe('fuzz: the zonefile backend on any file', () => {
+describe('fuzz (behaviour rule 16): the zonefile backend on any file', () => {
   let dir: string;
   let cleanup: () => Promise<void>;
   beforeAll(async () => {
