@@ -5,6 +5,11 @@ export default tseslint.config(
   { ignores: ['node_modules/', 'bench/results/', 'charts/', 'crds/', 'deploy/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  // CommonJS configuration files (.dependency-cruiser.cjs) run under Node's module wrapper.
+  {
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
+  },
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],

@@ -1,2 +1,6 @@
 #!/usr/bin/env node
-import '../src/cli/main.ts';
+import { stopWhenOrphaned } from '../src/cli/orphan.ts';
+
+// Under npx/npm run, a signal to npm never reaches this process (see src/cli/orphan.ts).
+stopWhenOrphaned();
+await import('../src/cli/main.ts');

@@ -21,7 +21,17 @@ import {
   isIP,
   isLabel,
   isZoneName,
+  MAX_NAME_LENGTH,
 } from './dnsname.ts';
+import { MARKER_LABEL } from '../plan/ownership.ts';
+
+/**
+ * The longest owner name (without its trailing dot) an alias may have: the ownership marker
+ * `_apexalias.<owner name>` is written too (behaviour rule 7), and it must itself be a valid
+ * DNS name of at most 253 characters. A longer owner name would make every write and read of
+ * the marker fail, and with them the whole batch of its zone.
+ */
+export const MAX_OWNER_NAME_LENGTH = MAX_NAME_LENGTH - MARKER_LABEL.length - 1;
 
 export interface SpecRule {
   /** Stable identifier, for tests and documentation. */
@@ -32,6 +42,11 @@ export interface SpecRule {
   message: string;
   /** The field the failure is reported on, relative to `spec` (CEL `fieldPath`). */
   fieldPath?: string;
+  /**
+   * The spec fields the rule reads. Standalone validation runs the rule whenever these are well
+   * formed, so that one pass reports every problem, not only the schema's.
+   */
+  reads: readonly (keyof RuleSpec)[];
   /** The TypeScript twin of `cel`: true when the spec passes. */
   check: (spec: RuleSpec) => boolean;
 }
@@ -74,6 +89,7 @@ const ownerNameRe = new RegExp(OWNER_NAME_RE);
 export const SPEC_RULES: readonly SpecRule[] = [
   {
     id: 'zone-is-dns-name',
+    reads: ['zone'],
     cel: `self.zone.matches(${celString(ZONE_RE)}) && size(self.zone) <= (self.zone.endsWith('.') ? 254 : 253)`,
     message:
       "zone must be a lower-case DNS name such as example.com: labels of a-z, 0-9 and '-' (not at " +
@@ -83,6 +99,7 @@ export const SPEC_RULES: readonly SpecRule[] = [
   },
   {
     id: 'name-syntax',
+    reads: ['name'],
     cel: `self.name == '@' || self.name.matches(${celString(OWNER_NAME_RE)})`,
     message:
       "name must be '@' for the zone apex, a name relative to the zone such as 'www', or an " +
@@ -92,6 +109,7 @@ export const SPEC_RULES: readonly SpecRule[] = [
   },
   {
     id: 'absolute-name-inside-zone',
+    reads: ['name', 'zone'],
     cel: `!self.name.endsWith('.') || self.name == ${CEL_ZONE_ABS} || self.name.endsWith('.' + ${CEL_ZONE_ABS})`,
     message:
       'name ends with a dot, so it is absolute, and must then be the zone itself or a name inside the zone',
@@ -103,6 +121,7 @@ export const SPEC_RULES: readonly SpecRule[] = [
   },
   {
     id: 'relative-name-not-repeating-zone',
+    reads: ['name', 'zone'],
     cel:
       `self.name == '@' || self.name.endsWith('.') || ` +
       `!(self.name + '.' == ${CEL_ZONE_ABS} || (self.name + '.').endsWith('.' + ${CEL_ZONE_ABS}))`,
@@ -119,13 +138,18 @@ export const SPEC_RULES: readonly SpecRule[] = [
   },
   {
     id: 'owner-name-length',
-    cel: `size(${CEL_OWNER_ABS}) <= 254`,
-    message: 'the full owner name (name and zone together) must be at most 253 characters',
+    reads: ['name', 'zone'],
+    cel: `size(${CEL_OWNER_ABS}) <= ${MAX_OWNER_NAME_LENGTH + 1}`,
+    message:
+      `the full owner name (name and zone together) must be at most ${MAX_OWNER_NAME_LENGTH} characters, ` +
+      `so that its ownership marker ${MARKER_LABEL}.<owner name> fits in the ${MAX_NAME_LENGTH} characters ` +
+      'a DNS name may have',
     fieldPath: '.name',
-    check: (s) => ownerAbs(s).length <= 254,
+    check: (s) => ownerAbs(s).length <= MAX_OWNER_NAME_LENGTH + 1,
   },
   {
     id: 'target-is-hostname',
+    reads: ['target'],
     cel: `self.target.matches(${celString(HOSTNAME_RE)}) && size(self.target) <= (self.target.endsWith('.') ? 254 : 253)`,
     message:
       'target must be a fully qualified lower-case hostname with at least two labels, such as ' +
@@ -136,6 +160,7 @@ export const SPEC_RULES: readonly SpecRule[] = [
   },
   {
     id: 'target-not-self',
+    reads: ['target', 'name', 'zone'],
     cel: `${CEL_TARGET_ABS} != ${CEL_OWNER_ABS}`,
     message:
       'target must not be the alias itself (name in zone): an alias that points at itself never resolves',
@@ -144,6 +169,7 @@ export const SPEC_RULES: readonly SpecRule[] = [
   },
   {
     id: 'address-families-unique',
+    reads: ['addressFamilies'],
     cel: 'self.addressFamilies.all(f, self.addressFamilies.exists_one(g, g == f))',
     message: 'addressFamilies must not list a family twice',
     fieldPath: '.addressFamilies',
@@ -151,6 +177,7 @@ export const SPEC_RULES: readonly SpecRule[] = [
   },
   {
     id: 'ttl-min-not-above-max',
+    reads: ['ttl'],
     cel: '!has(self.ttl.min) || self.ttl.min <= self.ttl.max',
     message: 'ttl.min must be less than or equal to ttl.max',
     fieldPath: '.ttl.min',
@@ -158,6 +185,7 @@ export const SPEC_RULES: readonly SpecRule[] = [
   },
   {
     id: 'fallback-addresses-are-ips',
+    reads: ['fallbackAddresses'],
     cel: 'self.fallbackAddresses.all(a, isIP(a))',
     message:
       'every entry of fallbackAddresses must be an IPv4 or IPv6 address such as 192.0.2.10 or ' +
@@ -167,6 +195,7 @@ export const SPEC_RULES: readonly SpecRule[] = [
   },
   {
     id: 'fallback-addresses-match-families',
+    reads: ['fallbackAddresses', 'addressFamilies'],
     cel:
       'self.fallbackAddresses.all(a, !isIP(a) || ' +
       "(a.contains(':') ? 'IPv6' in self.addressFamilies : 'IPv4' in self.addressFamilies))",
@@ -181,6 +210,7 @@ export const SPEC_RULES: readonly SpecRule[] = [
   },
   {
     id: 'fallback-needs-addresses',
+    reads: ['onTargetMissing', 'fallbackAddresses'],
     cel: "self.onTargetMissing != 'Fallback' || size(self.fallbackAddresses) > 0",
     message: 'onTargetMissing: Fallback needs at least one address in fallbackAddresses',
     fieldPath: '.fallbackAddresses',
@@ -188,6 +218,7 @@ export const SPEC_RULES: readonly SpecRule[] = [
   },
   {
     id: 'backend-name',
+    reads: ['backend'],
     cel: `!has(self.backend) || self.backend.matches(${celString(LABEL_ONLY_RE)})`,
     message:
       "backend must name a backend of the controller configuration: lower-case a-z, 0-9 and '-', at most 63 characters",
@@ -205,10 +236,14 @@ export function celValidations(): { rule: string; message: string; fieldPath?: s
   );
 }
 
-/** Runs every rule; returns the failures as `spec<fieldPath>: <message>`. */
-export function checkSpecRules(spec: RuleSpec): string[] {
+/**
+ * Runs every rule, or with `skip` only those that read none of the fields named in it (fields the
+ * schema already found malformed); returns the failures as `spec<fieldPath>: <message>`.
+ */
+export function checkSpecRules(spec: RuleSpec, skip: ReadonlySet<string> = new Set()): string[] {
   const problems: string[] = [];
   for (const rule of SPEC_RULES) {
+    if (rule.reads.some((field) => skip.has(field))) continue;
     if (!rule.check(spec)) problems.push(`spec${rule.fieldPath ?? ''}: ${rule.message}`);
   }
   return problems;

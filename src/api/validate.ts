@@ -40,13 +40,24 @@ function metadataProblems(metadata: Record<string, unknown>): string[] {
   return problems;
 }
 
+/** The top-level spec fields a schema problem is about: `spec.ttl.min: …` → `ttl`. */
+function malformedFields(problems: string[]): Set<string> {
+  const fields = new Set<string>();
+  for (const p of problems) {
+    const m = /^spec(?:\.([A-Za-z_$][\w$-]*)|\[([^\]]+)\])/.exec(p);
+    const field = m?.[1] ?? m?.[2];
+    if (field !== undefined) fields.add(field);
+  }
+  return fields;
+}
+
 /**
  * Validates a parsed manifest as an ApexAlias: defaults, then the structural schema (with readable
  * field paths), then the predicates that mirror the CRD's CEL rules. On success returns the object
  * with its spec defaulted and any `status` dropped (only the controller writes status).
  *
- * The rules run only when the spec is structurally valid, so a malformed spec may report fewer
- * problems than the apiserver would; it is never accepted where the apiserver would reject it.
+ * Every problem comes out in one pass: a rule is skipped only when a field it reads is itself
+ * malformed (or missing), so a misspelt field does not hide a bad zone or TTL behind it.
  */
 export function validateApexAlias(obj: unknown): ValidationResult<ApexAlias> {
   if (!isPlainObject(obj)) {
@@ -61,11 +72,12 @@ export function validateApexAlias(obj: unknown): ValidationResult<ApexAlias> {
   if (isPlainObject(candidate.spec)) candidate.spec = applyDefaults(candidate.spec as ApexAliasSpecInput);
 
   const problems = describeSchemaErrors(ApexAliasSchema, candidate, '');
-  const specIsWellFormed =
-    isPlainObject(candidate.spec) && !problems.some((p) => p.startsWith('spec.') || p.startsWith('spec:'));
+  const malformed = malformedFields(problems);
   if (isPlainObject(candidate.metadata)) problems.push(...metadataProblems(candidate.metadata));
   problems.push(...describeListSetErrors(ApexAliasSpecSchema, candidate.spec, 'spec'));
-  if (specIsWellFormed) problems.push(...checkSpecRules(candidate.spec as ApexAliasSpec));
+  if (isPlainObject(candidate.spec)) {
+    problems.push(...checkSpecRules(candidate.spec as ApexAliasSpec, malformed));
+  }
   if (problems.length > 0) return { ok: false, problems };
 
   delete candidate.status;

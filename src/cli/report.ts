@@ -1,4 +1,29 @@
+import { stringify } from 'yaml';
 import type { AliasOutcome, SyncSummary } from '../engine/types.ts';
+
+/** The report formats of `sync`, `plan` and `resolve` (`-o`). */
+export const OUTPUT_FORMATS = ['text', 'json', 'yaml'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+
+/**
+ * Structured data as one report: a JSON line, or a YAML document that starts with `---`, so that
+ * the passes of `sync --watch` stay one parseable stream in either format.
+ */
+export function formatData(format: 'json' | 'yaml', data: unknown): string {
+  if (format === 'json') return JSON.stringify(data) + '\n';
+  return '---\n' + stringify(data, { lineWidth: 0 });
+}
+
+/** The whole report of one pass in the chosen format. */
+export function formatReport(
+  format: OutputFormat,
+  outcomes: AliasOutcome[],
+  summary: SyncSummary,
+  dryRun: boolean,
+): string {
+  if (format === 'text') return formatText(outcomes, summary, dryRun);
+  return formatData(format, { summary, aliases: outcomes.map(outcomeJson) });
+}
 
 /** A machine-readable view of one alias's outcome (for `--output json`). */
 export function outcomeJson(o: AliasOutcome): Record<string, unknown> {
@@ -27,9 +52,16 @@ export function outcomeJson(o: AliasOutcome): Record<string, unknown> {
   };
 }
 
+/**
+ * What happened to an alias, in one lower-case word: `changed`, `pending` (a `plan` change),
+ * `unchanged`, `failed` or `blocked`. Why an alias is blocked (`NotOwned`, `Conflict`, …) is its
+ * `blocked.reason`, in the CamelCase of Kubernetes reasons, as in the controller's conditions.
+ */
+export type ResultWord = 'changed' | 'pending' | 'unchanged' | 'failed' | 'blocked';
+
 /** One word for what happened to an alias. */
-export function verdictWord(o: AliasOutcome): string {
-  if (o.verdict?.kind === 'blocked') return o.verdict.reason;
+export function verdictWord(o: AliasOutcome): ResultWord {
+  if (o.verdict?.kind === 'blocked') return 'blocked';
   if (o.failure) return 'failed';
   if (o.verdict?.kind === 'change') return o.written ? 'changed' : 'pending';
   return 'unchanged';
@@ -48,7 +80,7 @@ export function formatText(outcomes: AliasOutcome[], summary: SyncSummary, dryRu
     } else if (word === 'unchanged') {
       if (o.desired?.problems.length) lines.push(`= ${head} (unchanged)`);
     } else {
-      lines.push(`✗ ${head}: ${word}`);
+      lines.push(`✗ ${head}: ${o.verdict?.kind === 'blocked' ? `blocked (${o.verdict.reason})` : word}`);
       lines.push(`    ${o.verdict?.kind === 'blocked' ? o.verdict.message : (o.failure?.message ?? '')}`);
     }
     if (o.desired?.problems.length && word !== 'failed' && !o.failure) {

@@ -4,10 +4,12 @@ import { NetTransport } from '../dns/transport.ts';
 import { Resolver } from '../resolve/resolver.ts';
 import type { AddressType } from '../plan/types.ts';
 import { EXIT } from './sync.ts';
+import { formatData } from './report.ts';
+import type { OutputFormat } from './report.ts';
 
 export interface ResolveOptions extends RuntimeOptions {
   type: 'A' | 'AAAA' | 'both';
-  output: 'text' | 'json';
+  output: OutputFormat;
 }
 
 /** `apexalias resolve <host>`: what the controller would publish for a target, and why. */
@@ -25,8 +27,13 @@ export async function runResolve(host: string, opts: ResolveOptions): Promise<nu
   const results = await Promise.all(
     types.map(async (type) => ({ type, ...(await resolver.resolve(host, type)) })),
   );
-  if (opts.output === 'json') {
-    process.stdout.write(JSON.stringify(results.map(({ type, result }) => ({ type, ...result }))) + '\n');
+  if (opts.output !== 'text') {
+    process.stdout.write(
+      formatData(
+        opts.output,
+        results.map(({ type, result }) => ({ type, ...result })),
+      ),
+    );
   } else {
     for (const { type, result } of results) {
       const chain = result.chain.join(' → ');

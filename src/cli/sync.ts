@@ -7,14 +7,18 @@ import type { Logger } from '../observe/logger.ts';
 import { loadManifests } from '../sources/files.ts';
 import type { ManifestAlias } from '../sources/files.ts';
 import { Progress } from './progress.ts';
-import { formatText, outcomeJson } from './report.ts';
+import { formatReport } from './report.ts';
+import type { OutputFormat } from './report.ts';
+import { ValidationError } from '../errors.ts';
 import type { Runtime, RuntimeOptions } from '../engine/runtime.ts';
 import { createRuntime } from '../engine/runtime.ts';
 
 export interface SyncOptions extends RuntimeOptions {
   filename: string[];
   watch?: boolean;
-  output: 'text' | 'json';
+  output: OutputFormat;
+  /** Accept manifests that hold no ApexAlias (exit 0 instead of 2). */
+  allowEmpty?: boolean;
   dryRun: boolean;
   detailedExitcode?: boolean;
 }
@@ -37,12 +41,21 @@ function toInput(m: ManifestAlias): AliasInput {
  * with --watch a loop that refreshes each alias as its target's TTL runs out. Returns the exit code.
  */
 export async function runSync(opts: SyncOptions, logger: Logger): Promise<number> {
-  const manifests = await loadManifests(opts.filename);
-  if (manifests.length === 0) {
-    logger.warn('no ApexAlias manifests found', { paths: opts.filename });
+  const { aliases, skipped, files } = await loadManifests(opts.filename);
+  if (skipped.length > 0) {
+    logger.info('skipped objects that are not ApexAliases', {
+      count: skipped.length,
+      objects: skipped.slice(0, 20).map((s) => `${s.source} (${s.kind})`),
+    });
+  }
+  if (aliases.length === 0) {
+    const what = `no ApexAlias in ${opts.filename.join(', ')} (${files} file(s) read, ${skipped.length} other object(s) skipped)`;
+    // A check that checks nothing must not pass in silence (a CI job with a wrong path).
+    if (!opts.allowEmpty) throw new ValidationError(`${what}; pass --allow-empty if that is expected`);
+    logger.warn(what, { paths: opts.filename });
     return EXIT.ok;
   }
-  const inputs = manifests.map(toInput);
+  const inputs = aliases.map(toInput);
   const runtime = await createRuntime(opts, logger);
   try {
     if (!opts.watch) {
@@ -79,11 +92,7 @@ async function pass(
   });
   progress.done();
   logger.info(opts.dryRun ? 'plan complete' : 'sync complete', { ...summary });
-  if (opts.output === 'json') {
-    process.stdout.write(JSON.stringify({ summary, aliases: outcomes.map(outcomeJson) }) + '\n');
-  } else {
-    process.stdout.write(formatText(outcomes, summary, opts.dryRun));
-  }
+  process.stdout.write(formatReport(opts.output, outcomes, summary, opts.dryRun));
   return outcomes;
 }
 

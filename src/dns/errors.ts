@@ -93,7 +93,11 @@ export class DnsMalformedError extends DnsError {
  * `code` is `ERR_DNS_NETWORK`; the system error (if any) is the `cause`.
  */
 export class DnsNetworkError extends DnsError {
+  /** The system error code of the cause, such as `ECONNREFUSED` or `ECONNRESET`, when there is one. */
+  readonly errno: string | undefined;
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_DNS_NETWORK', message, options);
+    const code = (options?.cause as { code?: unknown } | undefined)?.code;
+    this.errno = typeof code === 'string' ? code : undefined;
   }
 }

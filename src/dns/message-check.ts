@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { DnsMalformedError } from './errors.ts';
 import { HEADER_LENGTH, readHeader, readName, readQuestions, readRecord } from './wire-reader.ts';
 import type { RecordEntry } from './wire-reader.ts';
@@ -16,9 +17,29 @@ function rdataMismatch(rr: RecordEntry, why: string): DnsMalformedError {
   );
 }
 
+/**
+ * dns-packet gives names as dotted text, and the walk of a CNAME chain compares that text. A
+ * label that holds a dot ("demo.test" as one label) or bytes that are not UTF-8 (decoded to
+ * U+FFFD) would read the same as another name on the wire, and let a record of a name outside
+ * the chain pass for one inside it. No hostname has such labels: refuse the message.
+ */
+function checkLabels(labels: readonly Buffer[]): void {
+  for (const label of labels) {
+    if (label.includes(0x2e)) throw malformedName(label, 'holds a dot');
+    if (!isUtf8(label)) throw malformedName(label, 'is not UTF-8');
+  }
+}
+
+function malformedName(label: Buffer, why: string): DnsMalformedError {
+  return new DnsMalformedError(
+    `malformed DNS message: the label 0x${label.toString('hex')} ${why}, so its name cannot be told from another`,
+  );
+}
+
 /** Offset just after the name at `offset`, which must lie inside the RDATA. */
 function nameEnd(buf: Buffer, rr: RecordEntry, offset: number): number {
-  const end = readName(buf, offset).next;
+  const { labels, next: end } = readName(buf, offset);
+  checkLabels(labels);
   if (end > rr.next) throw rdataMismatch(rr, 'a name in it runs past the RDATA');
   return end;
 }
@@ -46,10 +67,13 @@ function checkRdata(buf: Buffer, rr: RecordEntry): void {
  */
 export function checkMessageStructure(buf: Buffer): number {
   const header = readHeader(buf);
-  let pos = readQuestions(buf, HEADER_LENGTH, header.qdcount).next;
+  const { questions, next } = readQuestions(buf, HEADER_LENGTH, header.qdcount);
+  for (const q of questions) checkLabels(q.labels);
+  let pos = next;
   const records = header.ancount + header.nscount + header.arcount;
   for (let i = 0; i < records; i++) {
     const rr = readRecord(buf, pos);
+    checkLabels(rr.labels);
     checkRdata(buf, rr);
     pos = rr.next;
   }

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createBackend } from '../backends/factory.ts';
 import type { DnsBackend } from '../backends/types.ts';
 import { loadConfig } from '../config/load.ts';
-import { readResolvConf } from '../config/resolvconf.ts';
+import { parseHostPort, readResolvConf } from '../config/resolvconf.ts';
 import type { Config } from '../config/schema.ts';
 import { backendForZone } from '../config/select.ts';
 import { parseEndpoint } from '../dns/transport.ts';
@@ -38,6 +38,14 @@ export async function resolverServers(flag: string[] | undefined, config: Config
     .flatMap((s) => s.split(','))
     .map((s) => s.trim())
     .filter(Boolean);
+  // The same rule as resolver.servers: a hostname would need a resolver to be found, and a typo
+  // would otherwise surface only as a lookup timeout.
+  const bad = listed.filter((s) => !parseHostPort(s));
+  if (bad.length > 0) {
+    throw new ValidationError(
+      `--resolver ${bad.map((s) => JSON.stringify(s)).join(', ')}: must be an IP address with an optional port ("ip", "ip:port" or "[ipv6]:port")`,
+    );
+  }
   let servers = listed.length ? listed : config.resolver.servers;
   if (servers.length === 0) {
     const text = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');

@@ -16,7 +16,12 @@ export type AnswerWalk =
   | { kind: 'nxdomain' | 'nodata'; ttl: number; chain: string[] }
   | { kind: 'loop' | 'chain-too-long' | 'malformed'; message: string; chain: string[] };
 
-const lower = (n: string): string => n.toLowerCase().replace(/\.$/, '');
+/**
+ * DNS folds ASCII case only (RFC 4343). `toLowerCase()` would also fold other letters, and make
+ * a record of a name outside the chain ("\u212a.cdn.test", with a Kelvin sign) pass for one in
+ * it ("k.cdn.test").
+ */
+const lower = (n: string): string => n.replace(/[A-Z]+/g, (s) => s.toLowerCase()).replace(/\.$/, '');
 
 /**
  * Follows the CNAME chain inside one response, starting at `qname`, with `chain` and `minTtl`

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import type { AddressType, FamilyResolution, ResolveFailureReason } from '../plan/types.ts';
-import { DnsError } from '../dns/errors.ts';
+import { DnsError, DnsNetworkError } from '../dns/errors.ts';
 import { normalizeName } from '../dns/names.ts';
 import { decodeMessage, encodeQuery } from '../dns/query.ts';
 import type { DecodedMessage } from '../dns/query.ts';
@@ -169,6 +169,10 @@ function failureOf(
   }
   if (code === 'ERR_DNS_TIMEOUT')
     return { reason: 'timeout', message: `${where} did not answer ${name} ${type}: ${detail}` };
+  // Nothing listens there (an ICMP port unreachable, or a TCP RST): an answer, not a silence.
+  if (err instanceof DnsNetworkError && err.errno === 'ECONNREFUSED') {
+    return { reason: 'refused', message: `${where} refused the connection for ${name} ${type}: ${detail}` };
+  }
   return { reason: 'timeout', message: `${where} unreachable for ${name} ${type}: ${detail}` };
 }
 

@@ -159,7 +159,8 @@ describe('apexalias sync end to end against real BIND', () => {
       const r = await sync();
       expect(r.code).toBe(1);
       const hand = JSON.parse(r.stdout).aliases.find((a: { alias: string }) => a.alias === 'web/hand');
-      expect(hand.result).toBe('NotOwned');
+      expect(hand.result).toBe('blocked');
+      expect(hand.blocked.reason).toBe('NotOwned');
       expect(hand.blocked.message).toContain('adopt');
       expect((await bind.dig(`hand.${ZONE}`, 'A')).answers).toEqual(['203.0.113.1']);
     } finally {

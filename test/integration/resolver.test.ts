@@ -151,6 +151,14 @@ describe('resolver against a real authoritative server', () => {
     expect(result).toMatchObject({ kind: 'addresses' });
   });
 
+  it('a resolver port where nothing listens (ECONNREFUSED) fails as refused, not as a timeout', async () => {
+    const dead = { host: '127.0.0.1', port: await freePort() };
+    const { result } = await make({ servers: [dead], timeoutMs: 5_000 }).resolve('lb.demo.test', 'A');
+    expect(result).toMatchObject({ kind: 'failed', reason: 'refused' });
+    expect(result.kind === 'failed' && result.message).toContain('refused the connection');
+    expect(result.kind === 'failed' && result.message).toContain('ECONNREFUSED');
+  });
+
   it('single-flight: 200 concurrent lookups of one target send one query', async () => {
     server.setAddresses('hot.demo.test', 'A', ['192.0.2.3'], 60);
     const r = make();

@@ -279,6 +279,18 @@ export class ZoneFileBackend implements DnsBackend {
       if (errorCode(error) === 'ENOENT') return undefined;
       throw this.#ioError(`cannot read ${path}`, error);
     }
+    // The file system hands over text decoded as UTF-8, where a byte that is not UTF-8 has become
+    // U+FFFD. Parsed and written back, the record holding it would change: refuse the file.
+    const lossy = text.indexOf('\uFFFD');
+    if (lossy >= 0) {
+      const line = text.slice(0, lossy).split('\n').length;
+      throw new BackendError(
+        'SERVER',
+        'ERR_TEXT_ENCODING',
+        `${path}:${line}: not valid UTF-8 (or it holds U+FFFD); write such octets as \\DDD escapes ` +
+          '(fix the file; nothing is written until then)',
+      );
+    }
     try {
       return parseZone(text, zone, { file: path });
     } catch (error) {

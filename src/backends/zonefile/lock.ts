@@ -95,7 +95,14 @@ async function isStale(path: string, content: string, opts: LockOptions): Promis
   }
   // A PID means nothing on another host (a shared volume): wait for it, then time out loudly.
   if (holder.host !== undefined && holder.host !== opts.hostname) return false;
-  if (holder.pid === opts.pid) return holder.token === undefined || !heldTokens.has(holder.token);
+  if (holder.pid === opts.pid) {
+    if (holder.token !== undefined && heldTokens.has(holder.token)) return false;
+    // Not a lock this process holds now. It may be one it has just released, read before the
+    // release: a holder unlinks its file before it forgets the token, so only a file that still
+    // holds the same content is a leftover. Breaking on the old read would move aside the lock
+    // of whoever took it next, and let a third taker in beside them.
+    return (await readOrUndefined(opts.fs, path)) === content;
+  }
   return !opts.isAlive(holder.pid);
 }
 

@@ -138,3 +138,86 @@ describe('examples/', () => {
     });
   });
 });
+
+describe('owner names of 243 to 253 characters pass the DNS limit, but their marker does not', () => {
+  const label63 = 'a'.repeat(63);
+  const at = (zone: string) =>
+    manifest({ zone, name: `${label63}.${label63}.${label63}`, target: 'lb.demo.test' });
+  const owner = (zone: string) => `${label63}.${label63}.${label63}.${zone}`;
+
+  it('refuses a 243-character owner name, whose _apexalias marker would be 254', () => {
+    const zone = `${'z'.repeat(39)}.example.com`;
+    expect(owner(zone)).toHaveLength(243);
+    expect(`_apexalias.${owner(zone)}`).toHaveLength(254);
+    const result = validateApexAlias(at(zone));
+    expect(result.ok ? [] : result.problems).toEqual([
+      expect.stringMatching(/^spec\.name: the full owner name .* at most 242 characters/),
+    ]);
+  });
+
+  it('refuses an apex alias in a zone of 243 characters', () => {
+    const zone = `${label63}.${label63}.${label63}.${'z'.repeat(39)}.example.com`;
+    const result = validateApexAlias(manifest({ zone, target: 'lb.demo.test' }));
+    expect(result.ok).toBe(false);
+  });
+
+  it('accepts a 242-character owner name, whose marker is exactly 253', () => {
+    const zone = `${'z'.repeat(38)}.example.com`;
+    expect(`_apexalias.${owner(zone)}`).toHaveLength(253);
+    const result = validateApexAlias(at(zone));
+    expect(result.ok ? [] : result.problems).toEqual([]);
+  });
+});
+
+describe('every problem of a manifest comes out in one pass', () => {
+  it('zone and ttl problems are reported beside schema errors, not only after they are fixed', () => {
+    const result = validateApexAlias(
+      manifest({
+        zone: 'Example.COM',
+        target: 'lb.demo.test',
+        ttl: { min: 600, max: 60 },
+        tll: 3,
+        adopt: 'yes',
+      }),
+    );
+    expect(result.ok).toBe(false);
+    const fields = result.ok ? [] : result.problems.map((p) => p.slice(0, p.indexOf(': ')));
+    expect(fields.sort()).toEqual(['spec.adopt', 'spec.tll', 'spec.ttl.min', 'spec.zone'].sort());
+  });
+
+  it('a rule is skipped only when a field it reads is malformed', () => {
+    const result = validateApexAlias(manifest({ zone: 42, target: 'example.com', name: 'WWW' }));
+    const problems = result.ok ? [] : result.problems;
+    expect(problems).toContain('spec.zone: must be a string');
+    expect(problems.some((p) => p.startsWith('spec.name: name must be'))).toBe(true);
+    // target-not-self reads the zone, which is malformed: not run, so no false report about it.
+    expect(problems.some((p) => p.startsWith('spec.target'))).toBe(false);
+  });
+
+  it.each(SPEC_RULES.map((r) => [r.id, r] as const))(
+    'rule %s declares exactly the fields it reads',
+    (_id, rule) => {
+      const spec = validateApexAlias(
+        manifest({
+          zone: 'example.com',
+          name: 'www',
+          target: 'lb.demo.test',
+          ttl: { min: 30, max: 60 },
+          onTargetMissing: 'Fallback',
+          fallbackAddresses: ['192.0.2.1'],
+          backend: 'primary',
+        }),
+      );
+      if (!spec.ok) throw new Error(spec.problems.join('; '));
+      const read = new Set<string>();
+      const watched = new Proxy(spec.value.spec, {
+        get(target, key, receiver) {
+          if (typeof key === 'string') read.add(key);
+          return Reflect.get(target, key, receiver) as unknown;
+        },
+      });
+      rule.check(watched);
+      expect([...read].sort()).toEqual([...rule.reads].sort());
+    },
+  );
+});

@@ -229,6 +229,20 @@ describe('ZoneFileBackend writes', () => {
     expect(await soaSerial()).toBe(2030010101);
   });
 
+  it('a zone file with a byte that is not UTF-8 is refused and left byte for byte as it was', async () => {
+    // Found by test/unit/fuzz: decoded lossily, the byte became U+FFFD and was written back.
+    const at = Buffer.from(HAND_WRITTEN).indexOf('hostmaster');
+    const before = Buffer.concat([
+      Buffer.from(HAND_WRITTEN).subarray(0, at),
+      Buffer.from([0xe9]),
+      Buffer.from(HAND_WRITTEN).subarray(at),
+    ]);
+    await writeFile(path, before);
+    const result = await backend().apply(ZONE, [claim('www.example.com', { A: rrset(60, '192.0.2.1') })]);
+    expect(result.chunks[0]?.error?.message).toMatch(/not valid UTF-8/);
+    expect(await readFile(path)).toEqual(before);
+  });
+
   it('does not rewrite the file when nothing changes', async () => {
     await writeFile(path, `${HAND_WRITTEN}_apexalias.other 60 TXT "${MARKER}"\n`);
     const before = await readFile(path);

@@ -212,3 +212,50 @@ describe('zone file lock', () => {
     expect(parseHolder('garbage')).toBeUndefined();
   });
 });
+
+describe('zone file lock: a lock released while a waiter looks at it', () => {
+  it('a waiter that read a just-released lock does not break the next holder’s lock (two holders at once)', async () => {
+    const { acquireLock } = await import('../../../src/backends/zonefile/lock.ts');
+    let now = 0;
+    const base = {
+      timeoutMs: 50,
+      unreadableGraceMs: 5_000,
+      pid: process.pid,
+      hostname: hostname(),
+      isAlive: () => true,
+      clock: () => now,
+      sleep: async (ms: number) => {
+        now += ms;
+      },
+    };
+    const releaseA = await acquireLock(lockPath, { ...base, fs: nodeFs });
+    let contentC: string | undefined;
+    let acquiredD = false;
+    let firstRead = true;
+    // B reads A's lock; A releases and C takes the lock before B decides anything about it.
+    const slowFs: ZoneFileFs = {
+      ...nodeFs,
+      readFile: async (p, enc) => {
+        const text = await nodeFs.readFile(p, enc);
+        if (p === lockPath && firstRead) {
+          firstRead = false;
+          await releaseA();
+          await acquireLock(lockPath, { ...base, fs: nodeFs });
+          contentC = await nodeFs.readFile(lockPath, 'utf8');
+        }
+        return text;
+      },
+      // Were B to move the lock aside, D could take the empty path before B puts it back.
+      rename: async (from, to) => {
+        await nodeFs.rename(from, to);
+        if (from === lockPath) {
+          await acquireLock(lockPath, { ...base, fs: nodeFs, timeoutMs: 0 });
+          acquiredD = true;
+        }
+      },
+    };
+    await expect(acquireLock(lockPath, { ...base, fs: slowFs })).rejects.toThrow(/timed out/);
+    expect(acquiredD).toBe(false);
+    expect(await readFile(lockPath, 'utf8')).toBe(contentC);
+  });
+});
