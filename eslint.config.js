@@ -5,6 +5,11 @@ export default tseslint.config(
   { ignores: ['node_modules/', 'bench/results/', 'charts/', 'crds/', 'deploy/', 'dist/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  // CommonJS configuration files of tools (.dependency-cruiser.cjs).
+  {
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
+  },
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
