@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'bench/results/', 'charts/', 'crds/', 'deploy/'] },
+  { ignores: ['node_modules/', 'bench/results/', 'charts/', 'crds/', 'deploy/', 'dist/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   // CommonJS configuration files (.dependency-cruiser.cjs) run under Node's module wrapper.

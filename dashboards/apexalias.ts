@@ -7,9 +7,11 @@
  * the committed files differ from what this module builds. docs/dashboard.md describes the panels
  * and docs/metrics.md the metrics they read.
  *
- * Every panel and every query uses the `datasource` template variable. Per-alias queries are
- * filtered by the `namespace` and `alias` variables; the Overview row deliberately is not, since
- * it summarises the whole installation (and `apexalias_aliases` has no per-alias labels).
+ * Every panel and every query uses the `datasource` template variable, and every apexalias
+ * selector is scoped by the `cluster` and `job` variables (one installation among several that
+ * one Prometheus scrapes). Per-alias queries are also filtered by the `namespace` and `alias`
+ * variables; the Overview row deliberately is not, since it summarises the whole installation
+ * (and `apexalias_aliases` has no per-alias labels).
  */
 import {
   BigValueColorMode,
@@ -57,6 +59,23 @@ const DATASOURCE: DataSourceRef = { type: 'prometheus', uid: '${datasource}' };
 
 /** The label matchers every per-alias query carries. */
 const ALIAS_FILTER = 'namespace=~"$namespace",alias=~"$alias"';
+/**
+ * The matchers that pick one installation: `cluster` (an external or target label many setups
+ * add; "All" also matches series without it) and the scrape `job`.
+ */
+export const SCOPE_FILTER = 'cluster=~"$cluster",job=~"$job"';
+
+/**
+ * `expr` with {@link SCOPE_FILTER} added to every apexalias selector in it, so that no panel can
+ * forget it: `apexalias_leader` becomes `apexalias_leader{cluster=~"$cluster",job=~"$job"}`.
+ */
+export function scoped(expr: string): string {
+  return expr.replace(
+    /\b(apexalias_\w+)(?:\{([^}]*)\})?/g,
+    (_match, metric: string, matchers: string | undefined) =>
+      `${metric}{${matchers ? `${matchers},` : ''}${SCOPE_FILTER}}`,
+  );
+}
 const RATE = '$__rate_interval';
 
 /** One PromQL query of a panel; its refId is assigned when the panel is built (A, B, …). */
@@ -597,7 +616,12 @@ function refId(index: number): string {
 
 function targets(queries: readonly QuerySpec[]): DataqueryBuilder[] {
   return queries.map((q, i) =>
-    new DataqueryBuilder().refId(refId(i)).datasource(DATASOURCE).expr(q.expr).legendFormat(q.legend).range(),
+    new DataqueryBuilder()
+      .refId(refId(i))
+      .datasource(DATASOURCE)
+      .expr(scoped(q.expr))
+      .legendFormat(q.legend)
+      .range(),
   );
 }
 
@@ -650,8 +674,12 @@ function timeseriesPanel(spec: PanelSpec, id: number): TimeseriesPanelBuilder {
   return panel;
 }
 
-/** `label_values(…)` query variable over the per-alias sync metric, multi-select with "All". */
-function aliasVariable(name: 'namespace' | 'alias', label: string, query: string): QueryVariableBuilder {
+/** A `label_values(…)` query variable, multi-select with "All" (which matches anything, or nothing). */
+function queryVariable(
+  name: 'cluster' | 'job' | 'namespace' | 'alias',
+  label: string,
+  query: string,
+): QueryVariableBuilder {
   return new QueryVariableBuilder(name)
     .label(label)
     .datasource(DATASOURCE)
@@ -679,18 +707,20 @@ export function buildDashboard(): object {
     .time({ from: 'now-6h', to: 'now' })
     .refresh('30s')
     .withVariable(new DatasourceVariableBuilder('datasource').label('Data source').type('prometheus'))
+    .withVariable(queryVariable('cluster', 'Cluster', 'label_values(apexalias_build_info, cluster)'))
+    .withVariable(queryVariable('job', 'Job', 'label_values(apexalias_build_info{cluster=~"$cluster"}, job)'))
     .withVariable(
-      aliasVariable(
+      queryVariable(
         'namespace',
         'Namespace',
-        'label_values(apexalias_last_sync_timestamp_seconds, namespace)',
+        `label_values(apexalias_last_sync_timestamp_seconds{${SCOPE_FILTER}}, namespace)`,
       ),
     )
     .withVariable(
-      aliasVariable(
+      queryVariable(
         'alias',
         'Alias',
-        'label_values(apexalias_last_sync_timestamp_seconds{namespace=~"$namespace"}, alias)',
+        `label_values(apexalias_last_sync_timestamp_seconds{${SCOPE_FILTER},namespace=~"$namespace"}, alias)`,
       ),
     );
 

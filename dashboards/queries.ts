@@ -46,6 +46,10 @@ export interface DashboardQuery {
 
 /** A selection of the dashboard's variables. */
 export interface QueryVariables {
+  /** As `namespace`, for `$cluster`. */
+  cluster?: string | readonly string[];
+  /** As `namespace`, for `$job`. */
+  job?: string | readonly string[];
   /**
    * Inserted verbatim into `namespace=~"$namespace"`, so a value is a regex; an array becomes
    * `(a|b)` as Grafana does for a multi-value selection. Omitted: the variable's "All" value
@@ -135,6 +139,8 @@ export function substituteVariables(
   variables: ReadonlyMap<string, Record<string, unknown>> = new Map(),
 ): string {
   const values: Record<string, string> = {
+    cluster: selection(vars.cluster, variables.get('cluster')),
+    job: selection(vars.job, variables.get('job')),
     namespace: selection(vars.namespace, variables.get('namespace')),
     alias: selection(vars.alias, variables.get('alias')),
     __rate_interval: vars.rateInterval ?? '1m',
@@ -150,7 +156,7 @@ export function substituteVariables(
 }
 
 /**
- * Every target expression of the dashboard, with `$namespace`, `$alias`, `$__rate_interval`
+ * Every target expression of the dashboard, with `$cluster`, `$job`, `$namespace`, `$alias`, `$__rate_interval`
  * (default `1m`), `$__interval` and `$__range` substituted, in panel order.
  */
 export function dashboardQueries(dashboard: object, vars: QueryVariables = {}): DashboardQuery[] {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the real servers the integration tests start (BIND, Knot, PowerDNS, Prometheus) from
-# Debian packages. Idempotent and fast: when every binary is already present it only checks.
+# Installs the real servers the integration tests start (BIND, Knot, PowerDNS, Prometheus) and the
+# container tools the image test builds and runs the image with (podman with runc, mmdebstrap for
+# its local base image) from Debian packages. Idempotent and fast: when every binary is already present it only checks.
 #
 #   scripts/install-test-deps.sh            install what is missing
 #   scripts/install-test-deps.sh --check    only report; exit 1 when something is missing
@@ -10,9 +11,11 @@
 # put in place for the install (unless one exists), and any unit systemd started anyway is stopped.
 set -euo pipefail
 
-BINARIES=(named named-checkzone nsupdate dig tsig-keygen knotd knotc kdig kzonecheck pdns_server sqlite3 prometheus promtool)
-PACKAGES=(bind9 bind9-utils bind9-dnsutils knot knot-dnsutils knot-dnssecutils pdns-server pdns-backend-sqlite3 sqlite3 prometheus)
-SERVICES=(named bind9 knot pdns prometheus)
+BINARIES=(named named-checkzone nsupdate dig tsig-keygen knotd knotc kdig kzonecheck pdns_server sqlite3 prometheus promtool
+  podman runc mmdebstrap newuidmap)
+PACKAGES=(bind9 bind9-utils bind9-dnsutils knot knot-dnsutils knot-dnssecutils pdns-server pdns-backend-sqlite3 sqlite3 prometheus
+  podman runc mmdebstrap uidmap)
+SERVICES=(named bind9 knot pdns prometheus podman)
 
 mode=install
 case "${1:-}" in

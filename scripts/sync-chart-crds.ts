@@ -1,10 +1,12 @@
 /**
  * Keeps the install artefacts in step with their sources:
  *
- * - `charts/apexalias/crds/` and `deploy/crds/` hold byte-identical copies of `crds/*.yaml` (helm
- *   reads CRDs only from inside the chart, and kustomize refuses files outside `deploy/`);
+ * - `charts/apexalias/files/crds/` and `deploy/crds/` hold byte-identical copies of `crds/*.yaml`
+ *   (helm reads files only from inside the chart, where templates/crds.yaml renders them, and
+ *   kustomize refuses files outside `deploy/`);
  * - `deploy/apexalias.yaml` is `helm template` of the chart with its default values (release
- *   "apexalias", namespace "apexalias-system"), so the plain manifests match the chart.
+ *   "apexalias", namespace "apexalias-system") but without the CRD, which deploy/ lists on its
+ *   own, so the plain manifests match the chart.
  *
  *   npx node scripts/sync-chart-crds.ts           write the copies
  *   npx node scripts/sync-chart-crds.ts --check   exit 1 when a copy is out of date
@@ -20,7 +22,7 @@ import { REPO_ROOT, renderDeployManifests } from '../test/harness/helm.ts';
 
 const CRD_SOURCE = path.join(REPO_ROOT, 'crds');
 export const CRD_COPIES = [
-  path.join(REPO_ROOT, 'charts', 'apexalias', 'crds'),
+  path.join(REPO_ROOT, 'charts', 'apexalias', 'files', 'crds'),
   path.join(REPO_ROOT, 'deploy', 'crds'),
 ];
 export const DEPLOY_MANIFEST = path.join(REPO_ROOT, 'deploy', 'apexalias.yaml');

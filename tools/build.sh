@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Builds the Go test tools (kube-apiserver, etcd, helm; external-dns for the peer benchmark) from the Go module
+# Builds the Go test tools (kube-apiserver, etcd, helm, helm-docs; external-dns for the peer benchmark) from the Go module
 # proxy into a cache folder outside git, and only when a binary is missing or its pinned version
 # changed. Never runs two Go builds at once: a cold kube-apiserver link needs ~3 GB of RAM.
 #
-#   tools/build.sh [kube-apiserver|etcd|helm|all]      (default: all)
+#   tools/build.sh [kube-apiserver|etcd|helm|helm-docs|all]      (default: all)
 #   APEXALIAS_TOOLS_BIN  where binaries go (default: ~/.cache/apexalias/bin)
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -57,6 +57,16 @@ build_helm() {
   echo "$HELM" > "$BIN/helm.version"
 }
 
+HELM_DOCS=v1.14.2
+# Generates charts/apexalias/README.md from values.yaml; `npm run check` fails when it is stale.
+build_helm_docs() {
+  need helm-docs "$HELM_DOCS" || { log "helm-docs $HELM_DOCS cached in $BIN"; return; }
+  command -v go >/dev/null || { log "Go is required to build helm-docs (install Go 1.26+)"; exit 1; }
+  log "building helm-docs $HELM_DOCS (cold: about a minute)"
+  GOBIN="$BIN" go install "github.com/norwoodj/helm-docs/cmd/helm-docs@$HELM_DOCS"
+  echo "$HELM_DOCS" > "$BIN/helm-docs.version"
+}
+
 EXTERNAL_DNS=v0.21.0
 # The benchmark peer only (npm run bench:peer); not needed by the tests.
 build_external_dns() {
@@ -72,7 +82,8 @@ case "${1:-all}" in
   kube-apiserver) build_kube_apiserver ;;
   etcd) build_etcd ;;
   helm) build_helm ;;
+  helm-docs) build_helm_docs ;;
   kubectl) build_kubectl ;;
-  all) build_etcd; build_kube_apiserver; build_kubectl; build_helm ;;
-  *) echo "usage: $0 [kube-apiserver|etcd|kubectl|helm|external-dns|all]" >&2; exit 2 ;;
+  all) build_etcd; build_kube_apiserver; build_kubectl; build_helm; build_helm_docs ;;
+  *) echo "usage: $0 [kube-apiserver|etcd|kubectl|helm|helm-docs|external-dns|all]" >&2; exit 2 ;;
 esac

@@ -127,7 +127,7 @@ const TopLevelSchema = Type.Object(
   { additionalProperties: false },
 );
 
-const OWNER_ID_RE = /^[a-z0-9](?:[-a-z0-9._]{0,61}[a-z0-9])?$/;
+export const OWNER_ID_RE = /^[a-z0-9](?:[-a-z0-9._]{0,61}[a-z0-9])?$/;
 const NAMESPACE_RE = /^[a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
 
 /** Normalises an allow-list zone pattern, or returns undefined when it is malformed. */

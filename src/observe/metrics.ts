@@ -3,7 +3,10 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { AddressType, Family, ResolveFailureReason } from '../plan/types.ts';
 import type { ResolverStats } from '../resolve/resolver.ts';
 
-/** Every metric apexalias registers starts with this (process metrics included). */
+/**
+ * Every metric of apexalias's own starts with this. The process and Node.js metrics keep their
+ * standard names (`process_*`, `nodejs_*`), so that generic dashboards and alerts find them.
+ */
 export const METRIC_PREFIX = 'apexalias_';
 
 /** How one reconcile ended (`apexalias_reconcile_total{result}`). */
@@ -38,7 +41,7 @@ export const FAMILIES = ['IPv4', 'IPv6'] as const satisfies readonly Family[];
 /**
  * Default metrics prom-client would export that `promtool check metrics` rejects: they are
  * gauges whose names end in `_total`. The same numbers, broken down by `type`, stay exported as
- * `apexalias_nodejs_active_{handles,requests,resources}`; sum those instead.
+ * `nodejs_active_{handles,requests,resources}`; sum those instead.
  */
 const REJECTED_DEFAULT_METRICS = [
   'nodejs_active_handles_total',
@@ -59,7 +62,7 @@ type AliasLabels = 'namespace' | 'alias';
 export interface MetricsOptions {
   /** `apexalias_build_info{version}`; default: the version in package.json. */
   version?: string;
-  /** Export `apexalias_process_*` and `apexalias_nodejs_*`. Default true. */
+  /** Export prom-client's default `process_*` and `nodejs_*` metrics. Default true. */
   defaultMetrics?: boolean;
   /** Epoch ms; used for `apexalias_out_of_sync_seconds` and sync timestamps. Default `Date.now`. */
   now?: () => number;
@@ -163,8 +166,8 @@ export function createMetrics(registry: Registry = new Registry(), options: Metr
   const name = (suffix: string): string => METRIC_PREFIX + suffix;
 
   if (options.defaultMetrics ?? true) {
-    collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX });
-    for (const rejected of REJECTED_DEFAULT_METRICS) registry.removeSingleMetric(name(rejected));
+    collectDefaultMetrics({ register: registry });
+    for (const rejected of REJECTED_DEFAULT_METRICS) registry.removeSingleMetric(rejected);
   }
 
   // The resolver's cumulative stats, read at scrape time when bound.

@@ -42,6 +42,13 @@ export function helmBinary(): string {
 let helmHome: string | undefined;
 
 /**
+ * The Kubernetes version `helm template` and `helm lint` assume without a cluster: the
+ * kube-apiserver the tests run (tools/build.sh). A helm built by `go install` lacks the release
+ * build's ldflags and would assume v1.20, which the chart's `kubeVersion` refuses.
+ */
+export const OFFLINE_KUBE_VERSION = 'v1.37.2';
+
+/**
  * Runs helm and returns its exit code and output; never rejects for a non-zero exit. With
  * `kubeconfig`, helm talks to that cluster. `input` is written to stdin (`-f -`).
  */
@@ -61,7 +68,9 @@ export function helm(
     // Never fall back to the user's cluster.
     KUBECONFIG: opts.kubeconfig ?? path.join(helmHome, 'no-cluster.kubeconfig'),
   };
-  const fullArgs = opts.kubeconfig ? ['--kubeconfig', opts.kubeconfig, ...args] : args;
+  const offline = (args[0] === 'template' || args[0] === 'lint') && !args.includes('--kube-version');
+  const withVersion = offline ? [...args, '--kube-version', OFFLINE_KUBE_VERSION] : args;
+  const fullArgs = opts.kubeconfig ? ['--kubeconfig', opts.kubeconfig, ...withVersion] : withVersion;
   return runCommand(bin, fullArgs, {
     cwd: REPO_ROOT,
     env,
@@ -110,10 +119,19 @@ export const DEPLOY_HEADER =
 
 /**
  * The plain manifests of deploy/apexalias.yaml: the chart rendered with its defaults, with the
- * Helm-only labels removed (nothing manages these objects but kubectl).
+ * Helm-only labels removed (nothing manages these objects but kubectl) and without the CRD
+ * (deploy/kustomization.yaml lists its own copy in deploy/crds/).
  */
 export async function renderDeployManifests(): Promise<string> {
-  const out = await mustHelm(['template', DEPLOY_RELEASE, CHART_DIR, '--namespace', DEPLOY_NAMESPACE]);
+  const out = await mustHelm([
+    'template',
+    DEPLOY_RELEASE,
+    CHART_DIR,
+    '--namespace',
+    DEPLOY_NAMESPACE,
+    '--set',
+    'crds.enabled=false',
+  ]);
   const body = out
     .split('\n')
     .filter((line) => !/^\s*helm\.sh\/chart: /.test(line))

@@ -11,11 +11,15 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 
+import { validateApexAlias } from '../../src/api/index.ts';
 import { validateConfig } from '../../src/config/index.ts';
+import { chartConfigSchema } from '../../scripts/gen-chart.ts';
 import { CRD_COPIES, outOfDate } from '../../scripts/sync-chart-crds.ts';
 import type { KubeCluster } from '../harness/kube.ts';
 import { startKube } from '../harness/kube.ts';
+import { waitFor } from '../harness/controller.ts';
 import { CHART_DIR, REPO_ROOT, helm, helmTemplate, mustHelm } from '../harness/helm.ts';
+import { runCommand } from '../harness/process.ts';
 
 type Obj = {
   apiVersion: string;
@@ -91,6 +95,47 @@ config:
     - { namespaces: [shop], zones: [shop.example.com] }
     - { namespaces: ["*"], zones: [example.org] }
 `,
+  'pod settings, common labels and a sidecar': `
+commonLabels: { team: dns, cost-center: "42" }
+deploymentStrategy: { type: RollingUpdate, rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } }
+revisionHistoryLimit: 2
+dnsPolicy: None
+dnsConfig: { nameservers: [192.0.2.53], searches: [svc.cluster.local], options: [{ name: ndots, value: "1" }] }
+envFrom: [{ configMapRef: { name: apexalias-env } }]
+extraContainers:
+  - name: sidecar
+    image: registry.example/sidecar:1
+    args: [--quiet]
+    securityContext:
+      allowPrivilegeEscalation: false
+      readOnlyRootFilesystem: true
+      runAsNonRoot: true
+      capabilities: { drop: [ALL] }
+      seccompProfile: { type: RuntimeDefault }
+config:
+  backends:
+    - name: primary
+      type: rfc2136
+      server: 192.0.2.53
+      zones: [example.com]
+      nameservers: ["192.0.2.53", "[2001:db8::53]:53"]
+      existingSecret: apexalias-tsig
+      tsig: { keyName: apexalias, secretFile: secret }
+`,
+  'ServiceMonitor and PrometheusRule with every option': `
+metrics:
+  serviceMonitor:
+    enabled: true
+    namespace: monitoring
+    annotations: { owner: dns-team }
+    targetLabels: [app.kubernetes.io/instance]
+    relabelings: [{ targetLabel: cluster, replacement: eu-1 }]
+    metricRelabelings: [{ sourceLabels: [__name__], regex: nodejs_gc_.*, action: drop }]
+  prometheusRule:
+    enabled: true
+    jobSelector: job="aa-apexalias-metrics"
+    disabled: { ApexAliasNameserverDrift: true, ApexAliasTargetNXDOMAIN: true }
+`,
   'one replica without leader election': `
 replicaCount: 1
 leaderElection: { enabled: false }
@@ -111,6 +156,30 @@ const deploymentOf = (objs: Obj[]): Deployment => {
   if (!d) throw new Error('no Deployment rendered');
   return d as Deployment;
 };
+
+/**
+ * The kubectl commands of the chart README's "CRDs" section that hand an existing CRD to a
+ * release, as argv lists, with the example release name and namespace replaced.
+ */
+function handOverCommands(readme: string, opts: { release: string; namespace: string }): string[][] {
+  const section = readme.slice(readme.indexOf('## CRDs'));
+  const block = /```bash\n([\s\S]*?)```/.exec(section)?.[1];
+  if (!block) throw new Error('the chart README has no bash block in its CRDs section');
+  return block
+    .replace(/\\\n\s*/g, ' ')
+    .split('\n')
+    .filter((l) => l.startsWith('kubectl '))
+    .map((l) =>
+      l
+        .replace('meta.helm.sh/release-name=apexalias', `meta.helm.sh/release-name=${opts.release}`)
+        .replace(
+          'meta.helm.sh/release-namespace=apexalias-system',
+          `meta.helm.sh/release-namespace=${opts.namespace}`,
+        )
+        .split(/\s+/)
+        .slice(1),
+    );
+}
 
 const rendered = new Map<string, Obj[]>();
 const renderedText = new Map<string, string>();
@@ -354,6 +423,183 @@ describe('chart, deploy/ and Dockerfile files', () => {
     expect(np.spec.egress.flatMap((e) => e.ports.map((p) => p.port))).toEqual([53, 53, 443, 6443]);
   });
 
+  it('renders the CRD from files/crds, kept on uninstall, unless switched off', async () => {
+    const crdOf = (objs: Obj[]): Obj & { metadata: { annotations?: Record<string, string> } } =>
+      byKind(objs, 'CustomResourceDefinition')[0] as Obj & {
+        metadata: { annotations?: Record<string, string> };
+      };
+    const crd = crdOf(await render('defaults'));
+    expect(crd.metadata.name).toBe('apexaliases.dns.apexalias.io');
+    expect(crd.metadata.annotations?.['helm.sh/resource-policy']).toBe('keep');
+    expect(crd.metadata.labels?.['app.kubernetes.io/managed-by']).toBe('Helm');
+    // The same object as the generated crds/ file, apart from the chart's labels and annotation.
+    const source = YAML.parse(
+      await fs.readFile(path.join(REPO_ROOT, 'crds', 'dns.apexalias.io_apexaliases.yaml'), 'utf8'),
+    ) as Obj;
+    expect(crd.spec).toEqual(source.spec);
+    expect(crd.metadata.labels).toMatchObject(source.metadata.labels ?? {});
+    const noKeep = parseAll(await helmTemplate('crds: { keep: false }', { release: 'aa', namespace: NS }));
+    expect(crdOf(noKeep).metadata.annotations?.['helm.sh/resource-policy']).toBeUndefined();
+    const off = parseAll(await helmTemplate('crds: { enabled: false }', { release: 'aa', namespace: NS }));
+    expect(byKind(off, 'CustomResourceDefinition')).toEqual([]);
+    // Helm's crds/ folder (installed once, never upgraded) is not used.
+    expect((await fs.readdir(CHART_DIR)).includes('crds')).toBe(false);
+  });
+
+  it('renders the pod settings, common labels and a sidecar', async () => {
+    const objs = await render('pod settings, common labels and a sidecar');
+    for (const o of objs)
+      expect(o.metadata.labels, `${o.kind}/${o.metadata.name}`).toMatchObject({ team: 'dns' });
+    const d = deploymentOf(objs) as Deployment & {
+      spec: {
+        revisionHistoryLimit: number;
+        strategy: unknown;
+        selector: { matchLabels: Record<string, string> };
+        template: { metadata: { labels: Record<string, string> } };
+      };
+    };
+    // Selectors never carry common labels: they cannot change after the first install.
+    expect(d.spec.selector.matchLabels).toEqual({
+      'app.kubernetes.io/name': 'apexalias',
+      'app.kubernetes.io/instance': 'aa',
+    });
+    expect(d.spec.template.metadata.labels).toMatchObject({ team: 'dns', 'cost-center': '42' });
+    expect(d.spec.revisionHistoryLimit).toBe(2);
+    expect(d.spec.strategy).toEqual({
+      type: 'RollingUpdate',
+      rollingUpdate: { maxSurge: 1, maxUnavailable: 0 },
+    });
+    const pod = d.spec.template.spec as PodSpec & { dnsPolicy: string; dnsConfig: unknown };
+    expect(pod.dnsPolicy).toBe('None');
+    expect(pod.dnsConfig).toEqual({
+      nameservers: ['192.0.2.53'],
+      searches: ['svc.cluster.local'],
+      options: [{ name: 'ndots', value: '1' }],
+    });
+    expect(pod.containers.map((c) => (c as Container & { name: string }).name)).toEqual([
+      'controller',
+      'sidecar',
+    ]);
+    expect((pod.containers[0] as Container & { envFrom: unknown }).envFrom).toEqual([
+      { configMapRef: { name: 'apexalias-env' } },
+    ]);
+    const defaults = deploymentOf(await render('defaults')) as Deployment & {
+      spec: { revisionHistoryLimit: number; strategy?: unknown; template: { spec: { dnsPolicy?: string } } };
+    };
+    expect(defaults.spec.revisionHistoryLimit).toBe(5);
+    expect(defaults.spec.strategy).toBeUndefined();
+    expect(defaults.spec.template.spec.dnsPolicy).toBeUndefined();
+  });
+
+  it('renders the ServiceMonitor options, the rules job selector and switched-off alerts', async () => {
+    const objs = await render('ServiceMonitor and PrometheusRule with every option');
+    const sm = byKind(objs, 'ServiceMonitor')[0] as Obj & {
+      metadata: { annotations: Record<string, string> };
+      spec: {
+        namespaceSelector: { matchNames: string[] };
+        targetLabels: string[];
+        endpoints: Array<{ relabelings: unknown[]; metricRelabelings: unknown[] }>;
+      };
+    };
+    expect(sm.metadata.namespace).toBe('monitoring');
+    expect(sm.metadata.annotations).toEqual({ owner: 'dns-team' });
+    // It still selects the Service in the release namespace.
+    expect(sm.spec.namespaceSelector.matchNames).toEqual([NS]);
+    expect(sm.spec.targetLabels).toEqual(['app.kubernetes.io/instance']);
+    expect(sm.spec.endpoints[0]!.relabelings).toEqual([{ targetLabel: 'cluster', replacement: 'eu-1' }]);
+    expect(sm.spec.endpoints[0]!.metricRelabelings).toEqual([
+      { sourceLabels: ['__name__'], regex: 'nodejs_gc_.*', action: 'drop' },
+    ]);
+
+    type Rules = {
+      groups: Array<{ rules: Array<{ alert?: string; expr: string; annotations?: Record<string, string> }> }>;
+    };
+    const file = YAML.parse(
+      await fs.readFile(path.join(CHART_DIR, 'files', 'prometheus-rules.yaml'), 'utf8'),
+    ) as Rules;
+    const fileAlerts = file.groups.flatMap((g) => g.rules);
+    const rule = byKind(objs, 'PrometheusRule')[0] as Obj & { spec: Rules };
+    const alerts = rule.spec.groups.flatMap((g) => g.rules);
+    expect(alerts.map((a) => a.alert)).toEqual(
+      fileAlerts
+        .map((a) => a.alert)
+        .filter((a) => a !== 'ApexAliasNameserverDrift' && a !== 'ApexAliasTargetNXDOMAIN'),
+    );
+    const up = alerts.filter((a) => a.expr.includes('up{'));
+    expect(up.map((a) => a.expr)).toEqual([
+      'absent(up{job="aa-apexalias-metrics"} == 1)',
+      'up{job="aa-apexalias-metrics"} == 0',
+    ]);
+    expect(JSON.stringify(alerts)).not.toContain('.*apexalias.*');
+    // Everything else is the file's, unchanged.
+    for (const a of alerts.filter((x) => !x.expr.includes('up{')))
+      expect(a).toEqual(fileAlerts.find((f) => f.alert === a.alert));
+    // A name that is no alert is refused, with the names that are.
+    const r = await helm(['template', 'aa', CHART_DIR, '--values', '-'], {
+      input: 'metrics: { prometheusRule: { enabled: true, disabled: { ApexAliasZoneDrifts: true } } }',
+    });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(
+      /"ApexAliasZoneDrifts" is not an alert of files\/prometheus-rules.yaml.*ApexAliasZoneDrift/,
+    );
+  });
+
+  it('keeps the generated chart README and the config part of values.schema.json up to date', async () => {
+    const r = await runCommand(
+      process.execPath,
+      [path.join(REPO_ROOT, 'scripts', 'gen-chart.ts'), '--check'],
+      {
+        cwd: REPO_ROOT,
+        env: process.env,
+      },
+    );
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain('charts/apexalias/README.md is up to date');
+    expect(r.stdout).toContain('charts/apexalias/values.schema.json is up to date');
+    // The generated config schema is the controller's: every backend field it knows is accepted
+    // (rfc2136 nameservers was missing from the hand-kept schema), and nothing else.
+    const schema = JSON.parse(await fs.readFile(path.join(CHART_DIR, 'values.schema.json'), 'utf8')) as {
+      properties: { config: unknown };
+    };
+    expect(schema.properties.config).toEqual(chartConfigSchema());
+  });
+
+  it('Chart.yaml carries the metadata Artifact Hub and helm show read', async () => {
+    const chart = YAML.parse(await fs.readFile(path.join(CHART_DIR, 'Chart.yaml'), 'utf8')) as {
+      version: string;
+      appVersion: string;
+      kubeVersion: string;
+      home: string;
+      sources: string[];
+      maintainers: Array<{ name: string }>;
+      annotations: Record<string, string>;
+    };
+    const pkg = JSON.parse(await fs.readFile(path.join(REPO_ROOT, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    expect(chart.appVersion).toBe(pkg.version);
+    expect(chart.kubeVersion).toBe('>=1.25.0-0');
+    expect(chart.home).toBe('https://github.com/apexalias/apexalias');
+    expect(chart.sources).toContain('https://github.com/apexalias/apexalias');
+    expect(chart.maintainers.length).toBeGreaterThan(0);
+    expect(chart.annotations['artifacthub.io/license']).toBe('Apache-2.0');
+    const images = YAML.parse(chart.annotations['artifacthub.io/images']!) as Array<{ image: string }>;
+    expect(images.map((i) => i.image)).toEqual([`ghcr.io/apexalias/apexalias:${chart.appVersion}`]);
+    const crds = YAML.parse(chart.annotations['artifacthub.io/crds']!) as Array<{
+      name: string;
+      version: string;
+    }>;
+    expect(crds).toEqual([
+      expect.objectContaining({ name: 'apexaliases.dns.apexalias.io', version: 'v1alpha1' }),
+    ]);
+    const examples = YAML.parse(chart.annotations['artifacthub.io/crdsExamples']!) as unknown[];
+    const example = validateApexAlias(examples[0]);
+    expect(example.ok ? [] : example.problems).toEqual([]);
+    const refused = await helm(['template', 'aa', CHART_DIR, '--kube-version', 'v1.24.0']);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/kubeVersion: >=1.25.0-0/);
+  });
+
   it('values.schema.json and the templates refuse bad values', async () => {
     const refuse = async (values: string, message: RegExp): Promise<void> => {
       const r = await helm(['template', 'aa', CHART_DIR, '--values', '-'], { input: values });
@@ -380,6 +626,22 @@ describe('chart, deploy/ and Dockerfile files', () => {
       /set existingSecret/,
     );
     await refuse('replicaCount: 2\nleaderElection: { enabled: false }', /needs leaderElection/);
+    // The generated config schema: a field of the wrong kind of backend, an unknown TSIG field.
+    await refuse(
+      `config:
+  backends:
+    - { name: z, type: zonefile, zones: ["*"], server: 192.0.2.1 }`,
+      /server/,
+    );
+    await refuse(
+      `config:
+  backends:
+    - { name: p, type: rfc2136, server: 192.0.2.1, zones: [example.com], existingSecret: s,
+        tsig: { keyName: k, secretFile: secret, algorithm: md5 } }`,
+      /algorithm/,
+    );
+    await refuse('config: { ownerId: Not-Lower }', /ownerId/);
+    await refuse('crds: { enabled: "yes" }', /crds/);
     await refuse('config: { backends: [] }', /backends/);
   });
 
@@ -418,21 +680,16 @@ describe('chart, deploy/ and Dockerfile files', () => {
       .split('\n')
       .map((l) => l.trim())
       .filter((l) => l && !l.startsWith('#'));
+    // The base is a build argument (node:24-slim unless told otherwise); the image that runs is
+    // built FROM scratch (test/integration/image.test.ts builds and runs it).
+    expect(lines[0]).toBe('ARG BASE=node:24-slim');
     const froms = lines.filter((l) => /^FROM\s/i.test(l));
-    expect(froms.length, 'multi-stage').toBeGreaterThanOrEqual(2);
-    for (const from of froms)
-      expect(from).toMatch(
-        /^FROM\s+(node:24-slim|gcr\.io\/distroless\/nodejs24-debian12(:nonroot)?)(\s+AS\s+\S+)?$/i,
-      );
-    expect(froms[0]).toMatch(/^FROM\s+node:24-slim\s+AS\s+\S+$/i);
+    expect(froms).toEqual(['FROM ${BASE} AS deps', 'FROM ${BASE} AS rootfs', 'FROM scratch']);
     const npmCi = lines.find((l) => /^RUN\s.*\bnpm ci\b/.test(l));
     expect(npmCi).toMatch(/--omit=dev/);
     const final = lines.slice(lines.lastIndexOf(froms.at(-1)!));
     const users = final.filter((l) => /^USER\s/i.test(l));
-    expect(users).toHaveLength(1);
-    const uid = users[0]!.split(/\s+/)[1]!.split(':')[0]!;
-    expect(uid).toMatch(/^\d+$/);
-    expect(Number(uid)).toBe(65532);
+    expect(users).toEqual(['USER 65532:65532']);
     for (const what of ['node_modules', 'bin', 'src', 'crds', 'package.json'])
       expect(
         final.some((l) => new RegExp(`^COPY\\s.*\\b${what}\\b`).test(l)),
@@ -441,8 +698,12 @@ describe('chart, deploy/ and Dockerfile files', () => {
     const entrypoint = final.find((l) => /^ENTRYPOINT\s/i.test(l));
     const argv = JSON.parse(entrypoint!.replace(/^ENTRYPOINT\s+/i, '')) as string[];
     // The base image's node, never node_modules/.bin/node; the controller is the default command.
-    expect(argv[0]).toMatch(/^(node|\/usr\/local\/bin\/node|\/nodejs\/bin\/node)$/);
-    expect(argv.slice(1)).toEqual(['/app/bin/apexalias.js', 'controller']);
+    expect(argv).toEqual(['/usr/local/bin/node', '/app/bin/apexalias.js', 'controller']);
+    // The version label's default is the package's version.
+    const pkgVersion = (
+      JSON.parse(await fs.readFile(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }
+    ).version;
+    expect(final).toContain(`ARG VERSION=${pkgVersion}`);
 
     // `--omit=dev` leaves the `node` devDependency out only while the lock file marks it dev.
     const lock = JSON.parse(await fs.readFile(path.join(REPO_ROOT, 'package-lock.json'), 'utf8')) as {
@@ -567,13 +828,34 @@ describe('chart and deploy/ against a real kube-apiserver', () => {
     expect(r.stderr).toMatch(/would violate PodSecurity "restricted:latest": allowPrivilegeEscalation/);
   });
 
-  it('helm install, upgrade and uninstall work against the API server', async () => {
+  it('helm install takes over a CRD applied with kubectl once it is handed over as the chart README says', async () => {
     const release = ['--namespace', 'chart-install'];
+    // The CRD from `kubectl apply -f crds/` above has no Helm ownership: the install stops.
+    const refused = await helm(['install', 'aa', CHART_DIR, '--create-namespace', ...release], {
+      kubeconfig: kube.kubeconfig,
+    });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/apexaliases\.dns\.apexalias\.io.*exists and cannot be imported/);
+    // The commands of the chart README's "CRDs" section, with this release's name and namespace.
+    for (const args of handOverCommands(await fs.readFile(path.join(CHART_DIR, 'README.md'), 'utf8'), {
+      release: 'aa',
+      namespace: 'chart-install',
+    }))
+      await must(args);
+
     const installed = await mustHelm(['install', 'aa', CHART_DIR, '--create-namespace', ...release], {
       kubeconfig: kube.kubeconfig,
     });
     expect(installed).toMatch(/STATUS: deployed/);
     expect(installed).toContain('kubectl -n chart-install rollout status deployment/aa-apexalias');
+    const crd = await getJson<Obj & { metadata: { annotations: Record<string, string> } }>([
+      'get',
+      'crd',
+      'apexaliases.dns.apexalias.io',
+    ]);
+    expect(crd.metadata.annotations['meta.helm.sh/release-name']).toBe('aa');
+    expect(crd.metadata.annotations['helm.sh/resource-policy']).toBe('keep');
+    expect(crd.metadata.labels?.['helm.sh/chart']).toBe('apexalias-0.1.0');
 
     // No nodes and no controller-manager: the pods never run, but the objects are what they should be.
     const d = await getJson<Deployment>(['get', 'deployment', 'aa-apexalias', '-n', 'chart-install']);
@@ -612,8 +894,11 @@ describe('chart and deploy/ against a real kube-apiserver', () => {
     expect(gone.code).not.toBe(0);
     expect(gone.stderr).toMatch(/NotFound|not found/);
     expect((await kube.kubectl(['get', 'clusterrole', 'aa-apexalias'])).code).not.toBe(0);
-    // Helm never deletes CRDs (that would delete every ApexAlias with them).
+    // crds.keep: the CRD stays (deleting it would delete every ApexAlias with it).
     await must(['get', 'crd', 'apexaliases.dns.apexalias.io']);
+    expect(await helm(['status', 'aa', ...release], { kubeconfig: kube.kubeconfig })).toMatchObject({
+      code: 1,
+    });
   });
 
   it('kubectl apply -k deploy/ installs the controller in apexalias-system', async () => {
@@ -687,3 +972,126 @@ describe('chart and deploy/ against a real kube-apiserver', () => {
     expect(r.stderr).not.toMatch(/PodSecurity|would violate/);
   });
 });
+
+describe('helm upgrade upgrades the CRD', () => {
+  let kube: KubeCluster;
+  let oldChart: string;
+  const CRD = 'apexaliases.dns.apexalias.io';
+  const release = ['--namespace', 'crd-upgrade'];
+  type Crd = {
+    metadata: { annotations?: Record<string, string>; labels?: Record<string, string> };
+    spec: {
+      versions: Array<{
+        additionalPrinterColumns: Array<{ name: string }>;
+        schema: { openAPIV3Schema: { properties: { spec: { properties: Record<string, unknown> } } } };
+      }>;
+    };
+  };
+  const crdNow = async (): Promise<Crd> => {
+    const r = await kube.kubectl(['get', 'crd', CRD, '-o', 'json']);
+    if (r.code !== 0) throw new Error(r.stderr);
+    return JSON.parse(r.stdout) as Crd;
+  };
+  const columns = (crd: Crd): string[] => crd.spec.versions[0]!.additionalPrinterColumns.map((c) => c.name);
+  const specFields = (crd: Crd): string[] =>
+    Object.keys(crd.spec.versions[0]!.schema.openAPIV3Schema.properties.spec.properties);
+
+  beforeAll(async () => {
+    kube = await startKube({ applyCrds: false });
+    // An older chart: version 0.0.9, whose CRD has neither the Reason column nor spec.fallbackAddresses.
+    oldChart = path.join(kube.dir, 'apexalias-old');
+    await fs.cp(CHART_DIR, oldChart, { recursive: true });
+    const crdFile = path.join(oldChart, 'files', 'crds', 'dns.apexalias.io_apexaliases.yaml');
+    const crd = YAML.parse(await fs.readFile(crdFile, 'utf8')) as Crd;
+    const v = crd.spec.versions[0]!;
+    v.additionalPrinterColumns = v.additionalPrinterColumns.filter((c) => c.name !== 'Reason');
+    const spec = v.schema.openAPIV3Schema.properties.spec as {
+      properties: Record<string, unknown>;
+      'x-kubernetes-validations'?: Array<{ rule: string }>;
+    };
+    delete spec.properties.fallbackAddresses;
+    spec['x-kubernetes-validations'] = spec['x-kubernetes-validations']?.filter(
+      (r) => !r.rule.includes('fallbackAddresses'),
+    );
+    await fs.writeFile(crdFile, YAML.stringify(crd));
+    const chartYaml = path.join(oldChart, 'Chart.yaml');
+    await fs.writeFile(
+      chartYaml,
+      (await fs.readFile(chartYaml, 'utf8')).replace(/^version: .*$/m, 'version: 0.0.9'),
+    );
+  }, 120_000);
+
+  afterAll(async () => {
+    await kube?.stop();
+  });
+
+  it('installs the older CRD, then upgrade brings the new field and printer column and keeps the ApexAliases', async () => {
+    await mustHelm(['install', 'aa', oldChart, '--create-namespace', ...release, '--wait=false'], {
+      kubeconfig: kube.kubeconfig,
+    });
+    const before = await crdNow();
+    expect(columns(before)).not.toContain('Reason');
+    expect(specFields(before)).not.toContain('fallbackAddresses');
+    expect(before.metadata.labels?.['helm.sh/chart']).toBe('apexalias-0.0.9');
+    await must(kube, ['wait', '--for=condition=Established', '--timeout=60s', `crd/${CRD}`]);
+    await waitFor('ApexAliases served', async () =>
+      (await kube.kubectl(['get', 'apexaliases', '-A'])).code === 0 ? true : undefined,
+    );
+    const alias = YAML.stringify({
+      apiVersion: 'dns.apexalias.io/v1alpha1',
+      kind: 'ApexAlias',
+      metadata: { name: 'kept', namespace: 'default' },
+      spec: { zone: 'example.com', target: 'lb.example.net' },
+    });
+    await must(kube, ['apply', '-f', '-'], alias);
+    // The old schema does not know the field: the API server refuses it in strict validation.
+    const early = await kube.kubectl(['apply', '--dry-run=server', '--validate=strict', '-f', '-'], {
+      input: YAML.stringify({
+        ...(YAML.parse(alias) as object),
+        spec: { zone: 'example.com', target: 'lb.example.net', fallbackAddresses: ['192.0.2.1'] },
+      }),
+    });
+    expect(early.code).not.toBe(0);
+    expect(early.stderr).toMatch(/unknown field "spec.fallbackAddresses"/);
+
+    await mustHelm(['upgrade', 'aa', CHART_DIR, ...release], { kubeconfig: kube.kubeconfig });
+    const after = await crdNow();
+    expect(columns(after)).toContain('Reason');
+    expect(specFields(after)).toContain('fallbackAddresses');
+    expect(after.metadata.labels?.['helm.sh/chart']).toBe('apexalias-0.1.0');
+    expect(after.metadata.annotations?.['helm.sh/resource-policy']).toBe('keep');
+    await waitFor('the new field accepted', async () => {
+      const r = await kube.kubectl(['apply', '--validate=strict', '-f', '-'], {
+        input: YAML.stringify({
+          ...(YAML.parse(alias) as object),
+          spec: { zone: 'example.com', target: 'lb.example.net', fallbackAddresses: ['192.0.2.1'] },
+        }),
+      });
+      return r.code === 0 ? true : undefined;
+    });
+    const kept = await kube.kubectl(['get', 'apexalias', 'kept', '-n', 'default', '-o', 'json']);
+    expect(
+      (JSON.parse(kept.stdout) as { spec: { fallbackAddresses: string[] } }).spec.fallbackAddresses,
+    ).toEqual(['192.0.2.1']);
+    // The new printer column is what `kubectl get -o wide` shows.
+    expect(
+      (await must(kube, ['get', 'apexalias', 'kept', '-n', 'default', '-o', 'wide'])).split('\n')[0],
+    ).toMatch(/\bREASON\b/);
+  });
+
+  it('switching crds.enabled off, then uninstalling, leaves the CRD and the ApexAliases', async () => {
+    await mustHelm(['upgrade', 'aa', CHART_DIR, ...release, '--set', 'crds.enabled=false'], {
+      kubeconfig: kube.kubeconfig,
+    });
+    await must(kube, ['get', 'crd', CRD]);
+    await mustHelm(['uninstall', 'aa', ...release], { kubeconfig: kube.kubeconfig });
+    await must(kube, ['get', 'crd', CRD]);
+    await must(kube, ['get', 'apexalias', 'kept', '-n', 'default']);
+  });
+});
+
+async function must(kube: KubeCluster, args: string[], input?: string): Promise<string> {
+  const r = await kube.kubectl(args, { input });
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (exit ${r.code}):\n${r.stderr}`);
+  return r.stdout;
+}

@@ -71,7 +71,9 @@ describe('promtool check metrics', () => {
     // Every apexalias metric is in the text, with samples.
     for (const metric of await m.registry.getMetricsAsJSON())
       expect(text).toContain(`# TYPE ${metric.name} `);
-    expect(text).toContain('apexalias_process_cpu_seconds_total');
+    // The process and Node.js metrics under their standard names.
+    expect(text).toMatch(/^process_cpu_seconds_total /m);
+    expect(text).toMatch(/^nodejs_heap_size_used_bytes /m);
     const { code, output } = await promtoolCheckMetrics(text);
     expect(output.trim(), 'promtool found problems').toBe('');
     expect(code).toBe(0);

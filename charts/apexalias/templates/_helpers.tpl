@@ -26,6 +26,7 @@ app.kubernetes.io/name: {{ include "apexalias.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
+{{/* The labels of every object: the standard ones, then commonLabels. */}}
 {{- define "apexalias.labels" -}}
 helm.sh/chart: {{ include "apexalias.chart" . }}
 {{ include "apexalias.selectorLabels" . }}
@@ -33,6 +34,9 @@ app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/component: controller
 app.kubernetes.io/part-of: apexalias
 app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
 {{- end }}
 
 {{- define "apexalias.serviceAccountName" -}}

@@ -22,6 +22,7 @@ import {
   DASHBOARD_JSON_PATH,
   renderDashboardConfigMap,
   renderDashboardJson,
+  scoped,
 } from '../../../dashboards/apexalias.ts';
 import {
   dashboardPanels,
@@ -131,8 +132,8 @@ describe('dashboard lint: data source', () => {
     expect(panels.flatMap(panelTargets).length).toBeGreaterThan(30);
   });
 
-  it('queries the namespace and alias variables through the datasource variable too', () => {
-    for (const name of ['namespace', 'alias']) {
+  it('queries the cluster, job, namespace and alias variables through the datasource variable too', () => {
+    for (const name of ['cluster', 'job', 'namespace', 'alias']) {
       expect(usesDatasourceVariable(variables.get(name)?.datasource), name).toBe(true);
     }
   });
@@ -203,11 +204,13 @@ describe('dashboard lint: queries', () => {
         labelsOf.set(`${name}_count`, labels);
       }
     }
+    // Labels Prometheus adds to every series: the scrape job and, in many setups, the cluster.
+    const targetLabels = new Set(['job', 'cluster']);
     const problems: string[] = [];
     for (const panel of panels) {
       for (const expr of exprs(panel)) {
         const used = selectors(expr);
-        const known = new Set<string>(['le']);
+        const known = new Set<string>(['le', ...targetLabels]);
         for (const { metric, matchers } of used) {
           const labels = labelsOf.get(metric);
           if (!labels) {
@@ -216,7 +219,8 @@ describe('dashboard lint: queries', () => {
           }
           for (const l of labels) known.add(l);
           for (const label of matchers.keys()) {
-            if (!labels.has(label)) problems.push(`${title(panel)}: ${metric} has no label ${label}`);
+            if (!labels.has(label) && !targetLabels.has(label))
+              problems.push(`${title(panel)}: ${metric} has no label ${label}`);
           }
         }
         for (const by of expr.matchAll(/\b(?:by|on|without|ignoring)\s*\(([^)]*)\)/g)) {
@@ -231,19 +235,45 @@ describe('dashboard lint: queries', () => {
 });
 
 describe('dashboard lint: template variables', () => {
-  it('defines namespace and alias from label_values over the per-alias sync metric, multi-select with All', () => {
-    const namespace = variables.get('namespace');
-    const alias = variables.get('alias');
-    expect(namespace?.type).toBe('query');
-    expect(alias?.type).toBe('query');
-    expect(namespace?.query).toBe('label_values(apexalias_last_sync_timestamp_seconds, namespace)');
-    expect(alias?.query).toBe(
-      'label_values(apexalias_last_sync_timestamp_seconds{namespace=~"$namespace"}, alias)',
+  it('defines cluster, job, namespace and alias from label_values, in that order, multi-select with All', () => {
+    expect([...variables.keys()]).toEqual(['datasource', 'cluster', 'job', 'namespace', 'alias']);
+    const query = (name: string): unknown => variables.get(name)?.query;
+    expect(query('cluster')).toBe('label_values(apexalias_build_info, cluster)');
+    expect(query('job')).toBe('label_values(apexalias_build_info{cluster=~"$cluster"}, job)');
+    expect(query('namespace')).toBe(
+      'label_values(apexalias_last_sync_timestamp_seconds{cluster=~"$cluster",job=~"$job"}, namespace)',
     );
-    for (const v of [namespace, alias]) {
-      expect(v?.multi).toBe(true);
-      expect(v?.includeAll).toBe(true);
+    expect(query('alias')).toBe(
+      'label_values(apexalias_last_sync_timestamp_seconds{cluster=~"$cluster",job=~"$job",namespace=~"$namespace"}, alias)',
+    );
+    for (const name of ['cluster', 'job', 'namespace', 'alias']) {
+      const v = variables.get(name);
+      expect(v?.type, name).toBe('query');
+      expect(v?.multi, name).toBe(true);
+      expect(v?.includeAll, name).toBe(true);
+      // "All" is `.*`, which also matches series without the label (no cluster label at all).
+      expect(v?.allValue, name).toBe('.*');
     }
+  });
+
+  it('scopes every apexalias selector of every query by $cluster and $job', () => {
+    const offenders: string[] = [];
+    let count = 0;
+    for (const panel of panels) {
+      for (const expr of exprs(panel)) {
+        for (const { metric, matchers } of selectors(expr)) {
+          count++;
+          if (matchers.get('cluster') !== '=~"$cluster"' || matchers.get('job') !== '=~"$job"')
+            offenders.push(`${title(panel)}: ${metric}`);
+        }
+      }
+    }
+    expect(offenders).toEqual([]);
+    expect(count).toBeGreaterThan(40);
+    expect(scoped('sum(rate(apexalias_x_total[$__rate_interval])) / max(apexalias_y{a="b"})')).toBe(
+      'sum(rate(apexalias_x_total{cluster=~"$cluster",job=~"$job"}[$__rate_interval])) / ' +
+        'max(apexalias_y{a="b",cluster=~"$cluster",job=~"$job"})',
+    );
   });
 
   it('filters every query of every drill-down panel by namespace and alias', () => {
@@ -360,15 +390,15 @@ describe('dashboard lint: panels', () => {
   it('covers the overview, drift, resolution, backend and workqueue metrics the issue asks for', () => {
     const all = panels.flatMap(exprs).join('\n');
     for (const needle of [
-      'apexalias_aliases{state="ready"}',
-      'apexalias_aliases{state="not_ready"}',
+      'apexalias_aliases{state="ready",',
+      'apexalias_aliases{state="not_ready",',
       'apexalias_out_of_sync_seconds',
       'apexalias_leader',
       'apexalias_build_info',
       'apexalias_zone_drift{',
       'apexalias_zone_drift_nameserver{',
       'apexalias_target_drift_total',
-      'histogram_quantile(0.99, sum by (le) (rate(apexalias_resolve_duration_seconds_bucket[$__rate_interval])))',
+      'histogram_quantile(0.99, sum by (le) (rate(apexalias_resolve_duration_seconds_bucket{cluster=~"$cluster",job=~"$job"}[$__rate_interval])))',
       'apexalias_resolve_errors_total',
       'apexalias_backend_request_duration_seconds_bucket',
       'apexalias_backend_errors_total',
@@ -378,7 +408,7 @@ describe('dashboard lint: panels', () => {
       'apexalias_workqueue_queue_duration_seconds_bucket',
       'apexalias_workqueue_work_duration_seconds_bucket',
       'apexalias_workqueue_retries_total',
-      'time() - max by (namespace, alias) (apexalias_last_sync_timestamp_seconds{namespace=~"$namespace",alias=~"$alias"})',
+      'time() - max by (namespace, alias) (apexalias_last_sync_timestamp_seconds{namespace=~"$namespace",alias=~"$alias",cluster=~"$cluster",job=~"$job"})',
     ]) {
       expect(all, needle).toContain(needle);
     }
@@ -424,7 +454,12 @@ describe('generated files', () => {
 
 describe('dashboardQueries', () => {
   it('substitutes the variables in every query and leaves no $ behind', () => {
-    const queries = dashboardQueries(dashboard, { namespace: 'web', alias: 'example-com' });
+    const queries = dashboardQueries(dashboard, {
+      cluster: 'eu-1',
+      job: 'apexalias-metrics',
+      namespace: 'web',
+      alias: 'example-com',
+    });
     expect(queries.length).toBe(panels.flatMap(panelTargets).length);
     for (const q of queries) {
       expect(q.expr, q.panel).not.toContain('$');
@@ -432,11 +467,11 @@ describe('dashboardQueries', () => {
     }
     const lastSync = queries.find((q) => q.panel === 'Time since last sync');
     expect(lastSync?.expr).toBe(
-      'time() - max by (namespace, alias) (apexalias_last_sync_timestamp_seconds{namespace=~"web",alias=~"example-com"})',
+      'time() - max by (namespace, alias) (apexalias_last_sync_timestamp_seconds{namespace=~"web",alias=~"example-com",cluster=~"eu-1",job=~"apexalias-metrics"})',
     );
     expect(lastSync?.row).toBe(DRILL_DOWN);
     expect(queries.find((q) => q.panel === 'Reconciles by result')?.expr).toBe(
-      'sum by (result) (rate(apexalias_reconcile_total[1m]))',
+      'sum by (result) (rate(apexalias_reconcile_total{cluster=~"eu-1",job=~"apexalias-metrics"}[1m]))',
     );
   });
 
@@ -455,6 +490,9 @@ describe('dashboardQueries', () => {
     );
   });
 });
+
+const SCRAPE_JOB = 'apexalias-metrics';
+const CLUSTER = 'eu-1';
 
 /**
  * Series as src/observe/metrics.ts exports them after one of each event, in `promtool test rules`
@@ -490,7 +528,8 @@ async function exportedSeries(): Promise<Array<{ series: string; values: string 
     const grows = String(metric.type) !== 'gauge';
     for (const v of metric.values) {
       const name = (v as { metricName?: string }).metricName ?? metric.name;
-      const labels = Object.entries(v.labels)
+      // As scraped: Prometheus adds the job, and the set-up a cluster label.
+      const labels = Object.entries({ ...v.labels, job: SCRAPE_JOB, cluster: CLUSTER })
         .map(([k, val]) => `${k}="${String(val)}"`)
         .join(',');
       input.push({ series: `${name}{${labels}}`, values: grows ? `0+${v.value}x40` : `${v.value}x40` });
@@ -503,6 +542,8 @@ describe('every panel query in Prometheus', () => {
   it('parses and returns data over the series apexalias exports (promtool test rules)', async () => {
     const promtool = requireBinary('promtool', 'prometheus');
     const queries = dashboardQueries(dashboard, {
+      cluster: CLUSTER,
+      job: SCRAPE_JOB,
       namespace: 'web',
       alias: 'example-com',
       rateInterval: '1m',

@@ -83,15 +83,22 @@ describe('createMetrics', () => {
     }
   });
 
-  it('exports process metrics under the prefix, without the _total gauges promtool rejects', async () => {
+  it('exports the process and Node.js metrics under their standard names, without the _total gauges promtool rejects', async () => {
     const m = createMetrics();
     const json = await m.registry.getMetricsAsJSON();
     const names = json.map((j) => j.name);
-    expect(names).toContain('apexalias_process_cpu_seconds_total');
-    expect(names).toContain('apexalias_process_resident_memory_bytes');
-    expect(names).toContain('apexalias_nodejs_active_handles');
+    expect(names).toContain('process_cpu_seconds_total');
+    expect(names).toContain('process_resident_memory_bytes');
+    expect(names).toContain('process_start_time_seconds');
+    expect(names).toContain('nodejs_eventloop_lag_seconds');
+    expect(names).toContain('nodejs_heap_size_used_bytes');
+    expect(names).toContain('nodejs_active_handles');
+    expect(names).not.toContain('nodejs_active_handles_total');
     for (const j of json) {
-      expect(j.name.startsWith(METRIC_PREFIX)).toBe(true);
+      expect(j.name).toMatch(/^(apexalias|process|nodejs)_/);
+      expect(
+        j.name.startsWith(`${METRIC_PREFIX}process_`) || j.name.startsWith(`${METRIC_PREFIX}nodejs_`),
+      ).toBe(false);
       if (String(j.type) !== 'counter') expect(j.name).not.toMatch(/_total$/);
     }
   });
