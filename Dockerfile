@@ -27,6 +27,9 @@ RUN --mount=type=secret,id=npmrc,target=/root/.npmrc \
     && npm cache clean --force \
     # Source maps and type declarations are never read at run time (a third of node_modules).
     && find node_modules -type f \( -name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' \) -delete
+# `apexalias --version` names this commit (there is no .git in the image): see src/cli/version.ts.
+ARG REVISION=unknown
+RUN node -e "const c=process.argv[1]; require('fs').writeFileSync('build-info.json', /^[0-9a-f]{40}$/.test(c) ? JSON.stringify({commit:c})+'\\n' : '{}\\n')" "$REVISION"
 
 # The runtime's root filesystem, gathered from the base image. The library list comes from ldd,
 # so it is right for whichever architecture the base image is built for.
@@ -56,6 +59,7 @@ ENV NODE_ENV=production \
     HOME=/home/nonroot
 # Owned by root and read-only for the controller's user: the code cannot be changed at run time.
 COPY --from=deps /app/node_modules ./node_modules
+COPY --from=deps /app/build-info.json ./
 COPY package.json ./
 COPY bin ./bin
 COPY src ./src

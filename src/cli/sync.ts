@@ -1,5 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { syncAliases } from '../engine/sync.ts';
+import { WorkQueue } from '../controller/workqueue.ts';
+import { aliasKey } from '../api/names.ts';
 import { publishedAfter } from '../engine/published.ts';
 import { RepairLimiter } from '../drift/zone.ts';
 import type { AliasInput, AliasOutcome } from '../engine/types.ts';
@@ -104,7 +105,10 @@ function exitCode(outcomes: AliasOutcome[], opts: SyncOptions): number {
   return EXIT.ok;
 }
 
-/** Refreshes each alias when it is due, until SIGINT or SIGTERM. */
+/**
+ * Refreshes each alias when it is due, until SIGINT or SIGTERM: the controller's work queue
+ * schedules the keys (behaviour rule 15), and the aliases that come due together share a pass.
+ */
 async function watch(
   inputs: AliasInput[],
   runtime: Runtime,
@@ -118,29 +122,32 @@ async function watch(
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  const byKey = new Map(inputs.map((i) => [aliasKey(i.namespace, i.name), i]));
   const failures = new Map<string, number>();
-  const due = new Map(inputs.map((i) => [`${i.namespace}/${i.name}`, 0]));
   // Watch mode remembers what it published, so that the next pass can tell a hand edit (zone
   // drift, behaviour rule 13: repaired, or only logged under driftPolicy Report) from a moving target.
   const published = new Map<string, AliasInput['lastKnownGood']>();
   const repairs = new RepairLimiter();
-  try {
-    while (!stop.signal.aborted) {
-      const now = Date.now();
-      const batch = inputs
-        .filter((i) => (due.get(`${i.namespace}/${i.name}`) ?? 0) <= now)
-        .map((i) => ({ ...i, lastKnownGood: published.get(`${i.namespace}/${i.name}`) }));
-      if (batch.length) {
-        for (const o of await pass(batch, runtime, opts, logger, failures, repairs)) {
-          due.set(o.key, o.refreshAt);
-          published.set(o.key, publishedAfter(o, o.input.lastKnownGood ?? {}));
-        }
+  // The engine backs off failing aliases itself (their refreshAt), so every key "succeeds" here.
+  const queue = new WorkQueue({ concurrency: 1 });
+  queue.startBatches(
+    async (keys) => {
+      const batch = keys.map((k) => ({ ...byKey.get(k)!, lastKnownGood: published.get(k) }));
+      const results = new Map<string, { requeueAfterMs: number }>();
+      for (const o of await pass(batch, runtime, opts, logger, failures, repairs)) {
+        published.set(o.key, publishedAfter(o, o.input.lastKnownGood ?? {}));
+        results.set(o.key, { requeueAfterMs: Math.max(0, o.refreshAt - Date.now()) });
       }
-      const next = Math.min(...due.values());
-      const wait = Math.max(250, next - Date.now());
-      logger.debug('next refresh', { at: new Date(Date.now() + wait).toISOString() });
-      await sleep(wait, undefined, { signal: stop.signal }).catch(() => undefined);
-    }
+      return results;
+    },
+    { maxKeys: byKey.size, windowMs: 250 },
+  );
+  for (const key of byKey.keys()) queue.add(key);
+  try {
+    await new Promise<void>((resolve) =>
+      stop.signal.addEventListener('abort', () => resolve(), { once: true }),
+    );
+    await queue.shutDown();
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

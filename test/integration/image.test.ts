@@ -176,6 +176,7 @@ describe('the image', () => {
     const version = await podman(['run', '--rm', ...RESTRICTED, ...CLI_ENTRYPOINT, image.ref, '--version']);
     expect(version.code, version.stderr).toBe(0);
     expect(version.stdout).toContain(pkg.version);
+    expect(version.stdout).toContain(`commit: ${revision} (build)`);
     const help = await podman(['run', '--rm', ...RESTRICTED, image.ref, '--help']);
     expect(help.code, help.stderr).toBe(0);
     expect(help.stdout).toContain('Usage: apexalias controller');
