@@ -232,6 +232,8 @@ export function packBatches<T>(items: ReadonlyArray<{ item: T; changes: Change[]
     const own = costOf(changes);
     if (!fits(own)) {
       batches.push({ items: [item], changes, oversize: own });
+      // Later names start a new batch, so that batches keep the order of the names.
+      open = undefined;
       continue;
     }
     const sum: BatchCost = {
