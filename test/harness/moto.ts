@@ -65,6 +65,8 @@ export interface MotoServer {
   clearRequests(): void;
   /** Queues a fault for the next matching request(s). */
   inject(fault: Fault): void;
+  /** Drops the faults still queued. */
+  clearFaults(): void;
   /** Creates a hosted zone and returns its id (without `/hostedzone/`). */
   createZone(name: string, opts?: { private?: boolean }): Promise<string>;
   /** Every record set of a zone, as moto lists it. */
@@ -257,6 +259,9 @@ export async function startMoto(opts: { contract?: MotoContract } = {}): Promise
       log.length = 0;
     },
     inject: (fault) => faults.push({ ...fault }),
+    clearFaults: () => {
+      faults.length = 0;
+    },
     async createZone(name, zoneOpts = {}) {
       const out = await client.send(
         new CreateHostedZoneCommand({
