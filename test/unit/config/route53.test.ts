@@ -1,5 +1,9 @@
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { validateConfig } from '../../../src/config/index.ts';
+import { parseAllDocuments } from 'yaml';
+import { validateApexAlias } from '../../../src/api/validate.ts';
+import { loadConfig, validateConfig } from '../../../src/config/index.ts';
 
 const r53 = { name: 'aws', type: 'route53', zones: ['Example.COM.'] };
 
@@ -85,5 +89,17 @@ describe('route53 backend configuration', () => {
     expect(problems[1]).toMatch(/^backends\[0\]\.secretAccessKey: inline AWS credentials are not accepted/);
     expect(problems.join('\n')).not.toContain('wJalrXUtnFEMI');
     expect(problems.join('\n')).not.toContain('AKIAEXAMPLEKEY123456');
+  });
+
+  it('examples/route53 holds a valid configuration and a valid alias', async () => {
+    const file = (name: string): string =>
+      fileURLToPath(new URL(`../../../examples/route53/${name}`, import.meta.url));
+    const config = await loadConfig(file('apexalias.yaml'), { readFile: (p) => readFile(p) });
+    expect(config.backends).toEqual([
+      { name: 'aws', type: 'route53', zones: ['example.com'], region: 'us-east-1', timeoutMs: 10000 },
+    ]);
+    const [doc] = parseAllDocuments(await readFile(file('apex.yaml'), 'utf8'));
+    const result = validateApexAlias(doc!.toJS());
+    expect(result.ok ? [] : result.problems).toEqual([]);
   });
 });
