@@ -59,14 +59,17 @@ def _same(existing, wanted) -> bool:
 def change_resource_record_sets(self, zoneid, change_list):
     zone = self.get_hosted_zone(zoneid)
     zone_name = zone.name.lower().rstrip(".")
-    work = list(zone.rrsets)
-    journal = []
+    # The working copy, by identity (a dict keeps the zone's order), and the identities per name.
+    work = {}
+    by_name = {}
+    for rs in zone.rrsets:
+        work[_key(rs)] = rs
+        by_name.setdefault(_key(rs)[0], set()).add(_key(rs))
     for value in change_list:
         action = value["Action"]
         if action not in ("CREATE", "UPSERT", "DELETE"):
             raise InvalidActionValue(action)
         validate_domain_name(value["ResourceRecordSet"]["Name"], code="InvalidChangeBatch")
-        journal.append(copy.deepcopy(value))
         wanted = copy.deepcopy(value["ResourceRecordSet"])
         if not wanted["Name"].endswith("."):
             wanted["Name"] += "."
@@ -81,34 +84,31 @@ def change_resource_record_sets(self, zoneid, change_list):
         label = f"[name='{wanted['Name']}', type='{wanted['Type']}'" + (
             f", set-identifier='{key[2]}']" if key[2] is not None else "]"
         )
-        found = next((i for i, rs in enumerate(work) if _key(rs) == key), None)
+        here = by_name.setdefault(name, set())
         if action == "DELETE":
-            if found is None:
+            if key not in work:
                 raise InvalidChangeBatch(f"Tried to delete resource record set {label} but it was not found")
-            if not _same(work[found], wanted):
+            if not _same(work[key], wanted):
                 raise InvalidChangeBatch(
                     f"Tried to delete resource record set {label} but the values provided do not match the current values"
                 )
-            del work[found]
+            del work[key]
+            here.discard(key)
             continue
-        if action == "CREATE" and found is not None:
+        if action == "CREATE" and key in work:
             raise InvalidChangeBatch(f"Tried to create resource record set {label} but it already exists")
-        others = [rs for rs in work if _key(rs)[0] == name and _key(rs) != key]
+        others = [k for k in here if k != key]
         if wanted["Type"] == "CNAME" and others:
             raise InvalidChangeBatch(
                 f"RRSet of type CNAME with DNS name {wanted['Name']} is not permitted as it conflicts with other records with the same DNS name in zone {zone.name}"
             )
-        if wanted["Type"] != "CNAME" and any(rs.type == "CNAME" for rs in others):
+        if wanted["Type"] != "CNAME" and any(k[1] == "CNAME" for k in others):
             raise InvalidChangeBatch(
                 f"RRSet of type {wanted['Type']} with DNS name {wanted['Name']} is not permitted because a conflicting RRSet of type CNAME with the same DNS name already exists in zone {zone.name}"
             )
-        if found is not None:
-            work[found] = models.RecordSet(wanted)
-        else:
-            work.append(models.RecordSet(wanted))
-    zone.rrsets = work
-    for change in journal:
-        zone.rr_changes.append(change)
+        work[key] = models.RecordSet(wanted)
+        here.add(key)
+    zone.rrsets = list(work.values())
 
 
 models.Route53Backend.change_resource_record_sets = change_resource_record_sets

@@ -288,6 +288,24 @@ describe('route53 backend against moto', () => {
       expect(count('ChangeResourceRecordSets')).toBe(before + 1);
     });
 
+    it('a failed read inside apply is reported on every name, not thrown, and nothing is sent', async () => {
+      const backend = route53Backend(moto, [zone]);
+      moto.inject({
+        status: 403,
+        code: 'ExpiredToken',
+        message: 'The security token included in the request is expired',
+      });
+      const before = count('ChangeResourceRecordSets');
+      const result = await backend.apply(zone, [
+        claim(`e1.${zone}`, ['192.0.2.1']),
+        claim(`e2.${zone}`, ['192.0.2.1']),
+      ]);
+      expect(result.chunks.map((c) => [c.names, c.error?.kind, c.error?.detail])).toEqual([
+        [[`e1.${zone}`, `e2.${zone}`], 'AUTH', 'ExpiredToken'],
+      ]);
+      expect(count('ChangeResourceRecordSets')).toBe(before);
+    });
+
     it('an unreachable endpoint is UNREACHABLE', async () => {
       const port = await freePort();
       const backend = new Route53Backend({

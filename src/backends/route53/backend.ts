@@ -114,7 +114,15 @@ export class Route53Backend implements DnsBackend {
     for (const c of changes) this.#assertInZone(c.name, z);
     const known = this.#knownIn(z);
     const unseen = changes.map((c) => c.name).filter((n) => !known.has(n));
-    if (unseen.length > 0) await this.#readStates(z, unseen, opts?.signal);
+    if (unseen.length > 0) {
+      try {
+        await this.#readStates(z, unseen, opts?.signal);
+      } catch (err) {
+        if (!(err instanceof BackendError)) throw err;
+        // Nothing was sent: every name fails with the read's error.
+        return { chunks: [{ names: changes.map((c) => c.name), records: 0, error: err }] };
+      }
+    }
 
     const planned = changes.map((change) => {
       const translated = changesFor(change, known.get(change.name)!);
@@ -151,7 +159,7 @@ export class Route53Backend implements DnsBackend {
         );
       } else if (fatal) {
         error = fatal;
-      } else {
+      } else if (batch.changes.length > 0) {
         // Cancelled between batches: the batches already sent stand; the rest are not sent.
         opts?.signal?.throwIfAborted();
         error = await this.#change(z, batch.changes, opts?.signal);
