@@ -129,10 +129,10 @@ const BACKEND_KINDS: Record<BackendConfig['type'], BackendKind> = {
           `${path}.endpoint: must be an http:// or https:// URL, such as https://route53.amazonaws.com`,
         );
       }
-      const zones = new Set(backend.zones.map(normalizeDnsName));
+      const zones = new Set(backend.zones.map(tryNormalizeName));
       for (const [zone, id] of Object.entries(backend.hostedZoneIds ?? {})) {
         const at = `${path}.hostedZoneIds[${JSON.stringify(zone)}]`;
-        if (!zones.has(normalizeDnsName(zone)))
+        if (!zones.has(tryNormalizeName(zone)))
           problems.push(`${at}: ${zone} is not one of this backend's zones`);
         if (!/^(\/hostedzone\/)?[A-Z0-9]{1,32}$/.test(id)) {
           problems.push(`${at}: must be a hosted zone id such as Z0123456789ABCDEFGHIJ`);
@@ -146,7 +146,7 @@ const BACKEND_KINDS: Record<BackendConfig['type'], BackendKind> = {
       if (backend.hostedZoneIds) {
         out.hostedZoneIds = Object.fromEntries(
           Object.entries(backend.hostedZoneIds).map(([zone, id]) => [
-            normalizeDnsName(zone),
+            normalizeName(zone),
             id.replace(/^\/hostedzone\//, ''),
           ]),
         );
