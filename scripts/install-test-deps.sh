@@ -44,6 +44,15 @@ elif [ "$mode" = check ]; then
   moto_missing=1
 else
   python=$(command -v python3 || true)
+  if { [ -z "$python" ] || ! "$python" -c 'import venv, ensurepip' 2>/dev/null; } && [ "$mode" = install ] &&
+    command -v apt-get >/dev/null 2>&1 && { [ "$(id -u)" -eq 0 ] || sudo -n true 2>/dev/null; }; then
+    as_root=()
+    [ "$(id -u)" -eq 0 ] || as_root=(sudo)
+    log "+ apt-get install -y --no-install-recommends python3 python3-venv (for moto's venv)"
+    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
+    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 python3-venv
+    python=$(command -v python3 || true)
+  fi
   if [ -z "$python" ] || ! "$python" -c 'import venv, ensurepip' 2>/dev/null; then
     echo "install-test-deps: python3 with the venv module is needed for moto; install Debian's python3 and python3-venv" >&2
     exit 1
