@@ -196,6 +196,35 @@ describe('route53 backend against moto', () => {
       expect(current.get(`c.w.${zone}`)).toEqual({ name: `c.w.${zone}`, cname: 'elsewhere.example.net' });
     });
 
+    it('fails with SERVER rather than loop when a listing does not advance', async () => {
+      // moto has no NextRecordIdentifier (departure 7 in docs/backends.md): it cannot page through
+      // more than 300 weighted record sets of one name and type, and repeats the same page. Route
+      // 53 names the next identifier, and the backend passes it on.
+      const name = `weighted.${zone}`;
+      const sets = Array.from({ length: 301 }, (_, i) => ({
+        Action: 'CREATE' as const,
+        ResourceRecordSet: {
+          Name: `${name}.`,
+          Type: 'A' as const,
+          TTL: 60,
+          SetIdentifier: `w${i}`,
+          Weight: 1,
+          ResourceRecords: [{ Value: '192.0.2.1' }],
+        },
+      }));
+      await moto.change(id, sets);
+      const before = count('ListResourceRecordSets');
+      const err = await route53Backend(moto, [zone])
+        .read(zone, [name])
+        .catch((e: unknown) => e);
+      expect(err).toMatchObject({ kind: 'SERVER', detail: 'LISTING' });
+      expect(count('ListResourceRecordSets')).toBe(before + 2);
+      await moto.change(
+        id,
+        sets.map((c) => ({ ...c, Action: 'DELETE' as const })),
+      );
+    });
+
     it('400 first claims go in 2 change batches within the quotas, each name whole', async () => {
       const names = Array.from({ length: 400 }, (_, i) => `q${i}.${zone}`);
       const before = moto.requests().length;

@@ -275,10 +275,26 @@ export class Route53Backend implements DnsBackend {
         const name = fromApiName(set.Name ?? '');
         runSets.set(name, [...(runSets.get(name) ?? []), set]);
       }
+      const previous = continues ? next : undefined;
       next =
         page.IsTruncated && page.NextRecordName
           ? { name: page.NextRecordName, type: page.NextRecordType, identifier: page.NextRecordIdentifier }
           : undefined;
+      if (
+        previous &&
+        next &&
+        next.name === previous.name &&
+        next.type === previous.type &&
+        next.identifier === previous.identifier
+      ) {
+        // A server without record identifiers cannot page through more record sets of one name
+        // and type than fit a page; stop rather than ask for the same page forever.
+        throw new BackendError(
+          'SERVER',
+          'LISTING',
+          `${where}: the listing does not advance past ${next.name}`,
+        );
+      }
       for (const t of targets) {
         if (t.resolved || !definitelyNotAfter(runStart!, t.name)) continue;
         if (next !== undefined && !definitelyAfter(next.name, t.name)) continue;
