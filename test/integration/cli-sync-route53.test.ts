@@ -154,7 +154,8 @@ describe('apexalias sync end to end against Route 53 (moto)', () => {
       const r = await sync();
       expect(r.code).toBe(1);
       const hand = JSON.parse(r.stdout).aliases.find((a: { alias: string }) => a.alias === 'web/hand');
-      expect(hand.result).toBe('NotOwned');
+      expect(hand.result).toBe('blocked');
+      expect(hand.blocked.reason).toBe('NotOwned');
       expect(await lookup(moto, zoneId, `hand.${ZONE}`, 'A')).toEqual(['203.0.113.1']);
     } finally {
       await rm(join(manifests, 'hand.yaml'));
