@@ -7,16 +7,20 @@
  *   no-op    second sync: nothing changed, nothing may be written
  *   change   every target moves to new addresses: 1,000 names rewritten
  * Counts come from BIND's own statistics (UPDATE messages received) and the resolver's queries.
+ * The same scenario runs into Route 53's stand-in, moto (test/harness/moto.ts), counting the API
+ * requests its recording proxy saw; moto's speed says nothing about Route 53's.
  * Writes bench/results/sync-bind.json and .md. Options: --rounds N (default 3), --aliases N, --targets N.
  */
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { TestAuthServer } from '../test/harness/authserver.ts';
 import { startBind } from '../test/harness/bind.ts';
 import type { BindServer } from '../test/harness/bind.ts';
+import { MOTO_CREDENTIALS, startMoto } from '../test/harness/moto.ts';
+import type { MotoServer } from '../test/harness/moto.ts';
 
 const { values } = parseArgs({
   options: {
@@ -26,6 +30,9 @@ const { values } = parseArgs({
   },
 });
 const ROUNDS = Number(values.rounds);
+const LOAD_AT_START = loadavg()
+  .map((l) => l.toFixed(1))
+  .join(', ');
 const ALIASES = Number(values.aliases);
 const TARGETS = Number(values.targets);
 const ZONE = 'bench.test';
@@ -35,6 +42,8 @@ interface Measure {
   updates: number;
   records?: number;
   lookups?: number;
+  /** Route 53 API requests by operation (the route53 rows only). */
+  api?: Record<string, number>;
 }
 
 function median(xs: number[]): number {
@@ -46,9 +55,15 @@ function run(
   cmd: string,
   args: string[],
   input?: string,
+  env?: Record<string, string>,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = execFile(cmd, args, { maxBuffer: 256 << 20, timeout: 600_000 }, (err, stdout, stderr) =>
+    const options = {
+      maxBuffer: 256 << 20,
+      timeout: 600_000,
+      ...(env ? { env: { ...process.env, ...env } } : {}),
+    };
+    const child = execFile(cmd, args, options, (err, stdout, stderr) =>
       resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
     if (input !== undefined) child.stdin!.end(input);
@@ -115,6 +130,77 @@ async function rawNsupdate(
   return { seconds, updates: (await bind.updateCount()) - before, records: names };
 }
 
+/** `sync` into moto, counting the API requests (by operation) that reached it. */
+async function timedSyncRoute53(moto: MotoServer, config: string, manifests: string): Promise<Measure> {
+  const before = moto.requests().length;
+  const started = process.hrtime.bigint();
+  const r = await run(
+    process.execPath,
+    ['bin/apexalias.js', '--config', config, '--log-level', 'warn', 'sync', '-f', manifests, '-o', 'json'],
+    undefined,
+    // Credentials only from the test file; no metadata service (a non-loopback address).
+    {
+      AWS_ACCESS_KEY_ID: MOTO_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: MOTO_CREDENTIALS.secretAccessKey,
+      AWS_EC2_METADATA_DISABLED: 'true',
+    },
+  );
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (r.code !== 0) throw new Error(`sync into moto failed (${r.code}): ${r.stderr.slice(0, 2000)}`);
+  const { summary } = JSON.parse(r.stdout) as { summary: { records: number; lookups: number } };
+  const api: Record<string, number> = {};
+  for (const q of moto.requests().slice(before)) api[q.operation] = (api[q.operation] ?? 0) + 1;
+  return {
+    seconds,
+    updates: api.ChangeResourceRecordSets ?? 0,
+    records: summary.records,
+    lookups: summary.lookups,
+    api,
+  };
+}
+
+async function roundRoute53(): Promise<Record<string, Measure>> {
+  const moto = await startMoto();
+  const upstream = await TestAuthServer.start();
+  const dir = await mkdtemp(join(tmpdir(), 'apexalias-bench-r53-'));
+  try {
+    setTargets(upstream, 1);
+    await moto.createZone(ZONE);
+    const config = join(dir, 'apexalias.yaml');
+    await writeFile(
+      config,
+      `ownerId: bench
+resolver: { servers: ["127.0.0.1:${upstream.endpoint.port}"], timeoutMs: 2000, attempts: 3 }
+backends:
+  - { name: aws, type: route53, zones: [${ZONE}], endpoint: "${moto.endpoint}", timeoutMs: 60000 }
+`,
+    );
+    const manifests = join(dir, 'manifests');
+    await mkdir(manifests);
+    await writeFile(join(manifests, 'aliases.yaml'), aliasDocs().join('\n---\n'));
+    const r53cold = await timedSyncRoute53(moto, config, manifests);
+    const r53noop = await timedSyncRoute53(moto, config, manifests);
+    setTargets(upstream, 2);
+    const r53change = await timedSyncRoute53(moto, config, manifests);
+    return { r53cold, r53noop, r53change };
+  } finally {
+    await moto.stop();
+    await upstream.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function aliasDocs(): string[] {
+  return Array.from({ length: ALIASES }, (_, i) =>
+    JSON.stringify({
+      apiVersion: 'dns.apexalias.io/v1alpha1',
+      kind: 'ApexAlias',
+      metadata: { name: `a${i}`, namespace: 'bench' },
+      spec: { zone: ZONE, name: `a${i}`, target: `t${i % TARGETS}.targets.test` },
+    }),
+  );
+}
+
 async function round(index: number): Promise<Record<string, Measure>> {
   const bind = await startBind({ zones: [{ name: ZONE }] });
   const upstream = await TestAuthServer.start();
@@ -135,15 +221,7 @@ backends:
     );
     const manifests = join(dir, 'manifests');
     await mkdir(manifests);
-    const docs = Array.from({ length: ALIASES }, (_, i) =>
-      JSON.stringify({
-        apiVersion: 'dns.apexalias.io/v1alpha1',
-        kind: 'ApexAlias',
-        metadata: { name: `a${i}`, namespace: 'bench' },
-        spec: { zone: ZONE, name: `a${i}`, target: `t${i % TARGETS}.targets.test` },
-      }),
-    );
-    await writeFile(join(manifests, 'aliases.yaml'), docs.join('\n---\n'));
+    await writeFile(join(manifests, 'aliases.yaml'), aliasDocs().join('\n---\n'));
 
     const cold = await timedSync(bind, config, manifests);
     const noop = await timedSync(bind, config, manifests);
@@ -152,7 +230,7 @@ backends:
     const raw1 = await rawNsupdate(bind, 1, 500, index);
     const raw500 = await rawNsupdate(bind, 500, ALIASES, index);
     process.stderr.write(`round ${index + 1}/${ROUNDS} done\n`);
-    return { cold, noop, change, raw1, raw500 };
+    return { cold, noop, change, raw1, raw500, ...(await roundRoute53()) };
   } finally {
     await bind.stop();
     await upstream.stop();
@@ -169,6 +247,9 @@ const rows = [
   ['apexalias sync, 100 targets moved (1,000 names rewritten)', 'change'],
   ['raw ceiling: nsupdate, 1 record per UPDATE (500 names)', 'raw1'],
   ['raw ceiling: nsupdate, 500 records per UPDATE (1,000 names)', 'raw500'],
+  ['route53 into moto, cold (claim 1,000 names)', 'r53cold'],
+  ['route53 into moto, no-op (nothing changed)', 'r53noop'],
+  ['route53 into moto, 100 targets moved (1,000 names rewritten)', 'r53change'],
 ] as const;
 
 const table = rows.map(([label, key]) => {
@@ -185,6 +266,7 @@ const table = rows.map(([label, key]) => {
     records,
     lookups: ms[0]!.lookups,
     recordsPerSecond: records ? Math.round(records / seconds) : undefined,
+    apiRequests: ms[0]!.api,
   };
 });
 
@@ -199,13 +281,31 @@ const body = table
   .join('\n');
 const md = `# sync against BIND: ${ALIASES} aliases over ${TARGETS} targets, ${ROUNDS} rounds
 
-Measured ${new Date().toISOString()} on ${process.platform}/${process.arch}, Node ${process.version}.
+Measured ${new Date().toISOString()} on ${process.platform}/${process.arch}, Node ${process.version}
+(load average ${LOAD_AT_START} when it started: other work on the machine slows every row).
 Wall times include starting the CLI process (Node start-up, config and manifest loading).
 
 ${header}
 ${body}
 
-UPDATE messages per 1,000 changed names: **${perThousand}**.
+UPDATE messages per 1,000 changed names: **${perThousand}**. For the route53 rows the UPDATE
+column counts ChangeResourceRecordSets batches, and "RRs sent" the records apexalias reports.
+
+Route 53 API requests per sync (1,000 names; ListHostedZonesByName once, then the zone's pages):
+
+| scenario | ListHostedZonesByName | ListResourceRecordSets | ChangeResourceRecordSets |
+|---|---|---|---|
+${table
+  .filter((r) => r.apiRequests)
+  .map(
+    (r) =>
+      `| ${r.scenario} | ${r.apiRequests!.ListHostedZonesByName ?? 0} | ${r.apiRequests!.ListResourceRecordSets ?? 0} | ${r.apiRequests!.ChangeResourceRecordSets ?? 0} |`,
+  )
+  .join('\n')}
+
+moto is a local Python emulator: its times say nothing about Route 53's, which allows five
+requests a second per account and takes its own time to apply each batch. The request counts hold
+for Route 53 too.
 The peer (external-dns 0.21 over RFC 2136) needs a kube-apiserver for its CRD source; it joins
 this table with the controller-mode benchmark.
 `;

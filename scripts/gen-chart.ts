@@ -17,7 +17,7 @@ import path from 'node:path';
 
 import { LABEL_ONLY_RE } from '../src/api/dnsname.ts';
 import { OWNER_ID_RE } from '../src/config/load.ts';
-import { ConfigSchema, Rfc2136BackendSchema, ZonefileBackendSchema } from '../src/config/schema.ts';
+import { BackendSchema, ConfigSchema } from '../src/config/schema.ts';
 import { runCommand } from '../test/harness/process.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -104,7 +104,7 @@ export function chartConfigSchema(): Json {
   props.ownerId = { ...props.ownerId, pattern: OWNER_ID_RE.source };
   // A union discriminated by `type`: each backend is checked against the schema of its type only,
   // so that an error names the field of the right kind of backend.
-  const kinds = [Rfc2136BackendSchema, ZonefileBackendSchema].map(backend);
+  const kinds = BackendSchema.anyOf.map(backend);
   props.backends = {
     ...props.backends,
     items: {

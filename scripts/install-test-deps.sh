@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the real servers the integration tests start (BIND, Knot, PowerDNS, Prometheus) and the
 # container tools the image test builds and runs the image with (podman with runc, mmdebstrap for
-# its local base image) from Debian packages. Idempotent and fast: when every binary is already present it only checks.
+# its local base image) from Debian packages, and moto's server (the Route 53 stand-in, PyPI
+# moto[server]) into a Python venv outside git (APEXALIAS_MOTO_VENV, default
+# ~/.cache/apexalias/venv). Idempotent and fast: when everything is already present it only checks.
 #
 #   scripts/install-test-deps.sh            install what is missing
 #   scripts/install-test-deps.sh --check    only report; exit 1 when something is missing
@@ -30,6 +32,43 @@ log() { echo "install-test-deps: $*"; }
 # named, knotd, pdns_server and tsig-keygen live in /usr/sbin, which a non-root PATH may lack.
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 
+# moto[server] for the Route 53 backend's tests, pinned: test/integration/route53-moto-departures.test.ts
+# pins down how this version departs from Route 53.
+MOTO_VERSION=5.2.5
+MOTO_VENV="${APEXALIAS_MOTO_VENV:-$HOME/.cache/apexalias/venv}"
+moto_present() {
+  [ -x "$MOTO_VENV/bin/moto_server" ] &&
+    "$MOTO_VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('moto') != '$MOTO_VERSION')" 2>/dev/null
+}
+if moto_present; then
+  log "moto $MOTO_VERSION present in $MOTO_VENV"
+elif [ "$mode" = check ]; then
+  log "missing: moto[server]==$MOTO_VERSION in $MOTO_VENV"
+  moto_missing=1
+else
+  python=$(command -v python3 || true)
+  if { [ -z "$python" ] || ! "$python" -c 'import venv, ensurepip' 2>/dev/null; } && [ "$mode" = install ] &&
+    command -v apt-get >/dev/null 2>&1 && { [ "$(id -u)" -eq 0 ] || sudo -n true 2>/dev/null; }; then
+    as_root=()
+    [ "$(id -u)" -eq 0 ] || as_root=(sudo)
+    log "+ apt-get install -y --no-install-recommends python3 python3-venv (for moto's venv)"
+    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
+    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3 python3-venv
+    python=$(command -v python3 || true)
+  fi
+  if [ -z "$python" ] || ! "$python" -c 'import venv, ensurepip' 2>/dev/null; then
+    echo "install-test-deps: python3 with the venv module is needed for moto; install Debian's python3 and python3-venv" >&2
+    exit 1
+  fi
+  log "+ $python -m venv $MOTO_VENV && pip install moto[server]==$MOTO_VERSION"
+  if [ "$mode" != dry-run ]; then
+    mkdir -p "$(dirname "$MOTO_VENV")"
+    "$python" -m venv "$MOTO_VENV"
+    "$MOTO_VENV/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+    moto_present || { echo "install-test-deps: moto did not install into $MOTO_VENV" >&2; exit 1; }
+  fi
+fi
+
 missing=()
 for bin in "${BINARIES[@]}"; do
   command -v "$bin" >/dev/null 2>&1 || missing+=("$bin")
@@ -37,7 +76,7 @@ done
 
 if [ "${#missing[@]}" -eq 0 ]; then
   log "all test servers present (${BINARIES[*]})"
-  exit 0
+  exit "${moto_missing:-0}"
 fi
 log "missing: ${missing[*]}"
 if [ "$mode" = check ]; then

@@ -5,6 +5,8 @@ import { parseEndpoint } from '../dns/transport.ts';
 import type { DnsTransport } from '../dns/transport.ts';
 import { registerSecret } from '../observe/logger.ts';
 import { Rfc2136Backend } from './rfc2136/backend.ts';
+import { Route53Backend } from './route53/backend.ts';
+import { createRoute53Client } from './route53/client.ts';
 import { ZoneFileBackend } from './zonefile/backend.ts';
 import type { DnsBackend } from './types.ts';
 
@@ -38,6 +40,20 @@ export async function createBackend(config: BackendConfig, deps: BackendDeps): P
         zones: config.zones,
         nameservers: config.nameservers.length ? config.nameservers : undefined,
         now: () => new Date(deps.now()),
+      });
+    case 'route53':
+      return new Route53Backend({
+        name: config.name,
+        zones: config.zones,
+        client: createRoute53Client({
+          region: config.region,
+          endpoint: config.endpoint,
+          credentialsFile: config.credentialsFile,
+          profile: config.profile,
+          timeoutMs: config.timeoutMs,
+        }),
+        hostedZoneIds: config.hostedZoneIds,
+        privateZone: config.privateZone,
       });
   }
 }

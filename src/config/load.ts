@@ -21,9 +21,16 @@ import {
   RefreshSchema,
   ResolverSchema,
   Rfc2136BackendSchema,
+  Route53BackendSchema,
   ZonefileBackendSchema,
 } from './schema.ts';
-import type { BackendConfig, Config, Rfc2136BackendConfig, ZonefileBackendConfig } from './schema.ts';
+import type {
+  BackendConfig,
+  Config,
+  Rfc2136BackendConfig,
+  Route53BackendConfig,
+  ZonefileBackendConfig,
+} from './schema.ts';
 
 /** Reads a whole file; `fs/promises`' `readFile` fits. */
 export type ReadFile = (path: string) => Promise<string | Uint8Array>;
@@ -111,6 +118,43 @@ const BACKEND_KINDS: Record<BackendConfig['type'], BackendKind> = {
       };
     },
   },
+  route53: {
+    schema: Route53BackendSchema,
+    wildcardZones: false,
+    check(b, path) {
+      const backend = b as Route53BackendConfig;
+      const problems: string[] = [];
+      if (backend.endpoint !== undefined && !/^https?:\/\/[^\s/]+/.test(backend.endpoint)) {
+        problems.push(
+          `${path}.endpoint: must be an http:// or https:// URL, such as https://route53.amazonaws.com`,
+        );
+      }
+      const zones = new Set(backend.zones.map(tryNormalizeName));
+      for (const [zone, id] of Object.entries(backend.hostedZoneIds ?? {})) {
+        const at = `${path}.hostedZoneIds[${JSON.stringify(zone)}]`;
+        if (!zones.has(tryNormalizeName(zone)))
+          problems.push(`${at}: ${zone} is not one of this backend's zones`);
+        if (!/^(\/hostedzone\/)?[A-Z0-9]{1,32}$/.test(id)) {
+          problems.push(`${at}: must be a hosted zone id such as Z0123456789ABCDEFGHIJ`);
+        }
+      }
+      return problems;
+    },
+    finish(b, resolve) {
+      const backend = b as Route53BackendConfig;
+      const out: Route53BackendConfig = { ...backend };
+      if (backend.hostedZoneIds) {
+        out.hostedZoneIds = Object.fromEntries(
+          Object.entries(backend.hostedZoneIds).map(([zone, id]) => [
+            normalizeName(zone),
+            id.replace(/^\/hostedzone\//, ''),
+          ]),
+        );
+      }
+      if (backend.credentialsFile !== undefined) out.credentialsFile = resolve(backend.credentialsFile);
+      return out;
+    },
+  },
 };
 
 const BACKEND_TYPES = Object.keys(BACKEND_KINDS);
@@ -163,6 +207,15 @@ function checkBackend(raw: unknown, path: string): { backend?: BackendConfig; pr
       `${path}.tsig.secret: inline secrets are not accepted; mount the secret as a file and set tsig.secretFile (or tsig.keyFile)`,
     );
     delete candidate.tsig.secret;
+  }
+  for (const key of ['accessKeyId', 'secretAccessKey', 'sessionToken', 'credentials']) {
+    if (type === 'route53' && key in candidate) {
+      problems.push(
+        `${path}.${key}: inline AWS credentials are not accepted; mount a credentials file and set credentialsFile, ` +
+          'or let the SDK find them (AWS_* environment variables, a web identity token for IRSA)',
+      );
+      delete candidate[key];
+    }
   }
   const backend = Value.Default(kind.schema, candidate) as BackendConfig;
   problems.push(...describeSchemaErrors(kind.schema, backend, path));

@@ -144,7 +144,65 @@ export const ZonefileBackendSchema = Type.Object(
   { description: 'Zone files on disk, for standalone use and tests.', additionalProperties: false },
 );
 
-export const BackendSchema = Type.Union([Rfc2136BackendSchema, ZonefileBackendSchema]);
+export const Route53BackendSchema = Type.Object(
+  {
+    name: backendName,
+    type: Type.Literal('route53'),
+    zones: zones('The hosted zones this backend serves, each by name.'),
+    region: Type.String({
+      description: 'The region requests are signed for. Route 53 is global; its API lives in us-east-1.',
+      minLength: 1,
+      default: 'us-east-1',
+    }),
+    endpoint: Type.Optional(
+      Type.String({
+        description:
+          'Another Route 53 API endpoint, an http(s) URL (an emulator, a VPC endpoint). Default: AWS.',
+        minLength: 1,
+      }),
+    ),
+    hostedZoneIds: Type.Optional(
+      Type.Record(Type.String(), Type.String({ minLength: 1 }), {
+        description:
+          'Hosted zone ids by zone name ("example.com": "Z0123456789ABCDEFGHIJ"), for a zone whose name alone is ' +
+          'ambiguous (a private and a public hosted zone of the same name). Other zones are looked up by name.',
+      }),
+    ),
+    privateZone: Type.Optional(
+      Type.Boolean({
+        description:
+          'Look zones up among private (true) or public (false) hosted zones only. Default: either.',
+      }),
+    ),
+    credentialsFile: Type.Optional(
+      Type.String({
+        description:
+          'Path of a shared credentials file (INI, as `aws configure` writes it; a mounted Secret), used by the ' +
+          "SDK's default credential chain after the AWS_* environment variables. Relative to the config file.",
+        minLength: 1,
+      }),
+    ),
+    profile: Type.Optional(
+      Type.String({
+        description: 'The profile to use in the shared config and credentials files.',
+        minLength: 1,
+      }),
+    ),
+    timeoutMs: Type.Integer({
+      description: 'How long one API request may take, in milliseconds.',
+      minimum: 100,
+      maximum: 300000,
+      default: 10000,
+    }),
+  },
+  {
+    description:
+      "Amazon Route 53 hosted zones, through the official AWS SDK. Credentials come from the SDK's default chain.",
+    additionalProperties: false,
+  },
+);
+
+export const BackendSchema = Type.Union([Rfc2136BackendSchema, ZonefileBackendSchema, Route53BackendSchema]);
 
 export const ResolverSchema = Type.Object(
   {
@@ -254,6 +312,7 @@ export type Config = Static<typeof ConfigSchema>;
 export type BackendConfig = Static<typeof BackendSchema>;
 export type Rfc2136BackendConfig = Static<typeof Rfc2136BackendSchema>;
 export type ZonefileBackendConfig = Static<typeof ZonefileBackendSchema>;
+export type Route53BackendConfig = Static<typeof Route53BackendSchema>;
 export type TsigConfig = Static<typeof TsigSchema>;
 export type ResolverConfig = Static<typeof ResolverSchema>;
 export type RefreshConfig = Static<typeof RefreshSchema>;

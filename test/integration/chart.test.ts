@@ -136,6 +136,22 @@ metrics:
     jobSelector: job="aa-apexalias-metrics"
     disabled: { ApexAliasNameserverDrift: true, ApexAliasTargetNXDOMAIN: true }
 `,
+  'route53 backends with a credentials Secret and IRSA': `
+serviceAccount:
+  annotations: { eks.amazonaws.com/role-arn: "arn:aws:iam::111122223333:role/apexalias-dns" }
+config:
+  backends:
+    - name: aws
+      type: route53
+      zones: [example.com]
+      existingSecret: apexalias-aws
+      credentialsFile: credentials
+    - name: aws-private
+      type: route53
+      zones: [internal.example.com]
+      privateZone: true
+      hostedZoneIds: { internal.example.com: Z0123456789ABCDEFGHIJ }
+`,
   'one replica without leader election': `
 replicaCount: 1
 leaderElection: { enabled: false }
@@ -277,6 +293,55 @@ describe('chart, deploy/ and Dockerfile files', () => {
     // No zonefile backend: no writable volume at all.
     expect(pod.volumes.some((v) => v.emptyDir)).toBe(false);
     expect(renderedText.get('rfc2136 backends with existingSecret')).not.toMatch(/kind: Secret\b/);
+  });
+
+  it('renders route53 backends: a credentials file from its Secret, or IRSA through the ServiceAccount', async () => {
+    const name = 'route53 backends with a credentials Secret and IRSA';
+    const objs = await render(name);
+    const cm = byKind(objs, 'ConfigMap')[0] as Obj & { data: Record<string, string> };
+    const config = YAML.parse(cm.data['config.yaml']!) as { backends: Array<Record<string, unknown>> };
+    expect(config.backends).toEqual([
+      {
+        name: 'aws',
+        type: 'route53',
+        zones: ['example.com'],
+        credentialsFile: '/etc/apexalias/secrets/aws/credentials',
+      },
+      {
+        name: 'aws-private',
+        type: 'route53',
+        zones: ['internal.example.com'],
+        privateZone: true,
+        hostedZoneIds: { 'internal.example.com': 'Z0123456789ABCDEFGHIJ' },
+      },
+    ]);
+    const pod = deploymentOf(objs).spec.template.spec;
+    const mount = pod.containers[0]!.volumeMounts.find((m) => m.mountPath === '/etc/apexalias/secrets/aws');
+    expect(mount?.readOnly).toBe(true);
+    expect(pod.volumes.find((v) => v.name === mount!.name)?.secret?.secretName).toBe('apexalias-aws');
+    expect(
+      pod.containers[0]!.volumeMounts.some((m) => m.mountPath === '/etc/apexalias/secrets/aws-private'),
+    ).toBe(false);
+    const [sa] = byKind(objs, 'ServiceAccount') as Array<
+      Obj & { metadata: { annotations?: Record<string, string> } }
+    >;
+    expect(sa!.metadata.annotations).toEqual({
+      'eks.amazonaws.com/role-arn': 'arn:aws:iam::111122223333:role/apexalias-dns',
+    });
+    const r = await helm(['template', 'aa', CHART_DIR, '--values', '-'], {
+      input: `config:
+  backends:
+    - { name: aws, type: route53, zones: [example.com], credentialsFile: credentials }`,
+    });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/credentialsFile "credentials" names a key of a Secret, so set existingSecret/);
+    const bad = await helm(['template', 'aa', CHART_DIR, '--values', '-'], {
+      input: `config:
+  backends:
+    - { name: aws, type: route53, zones: [example.com], secretAccessKey: c2VjcmV0 }`,
+    });
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/secretAccessKey|additional properties/i);
   });
 
   it('renders a hardened Deployment with leader election in the release namespace', async () => {

@@ -62,8 +62,9 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 
 {{/*
 The controller configuration as the controller reads it: the values' `config` block with the
-chart-only `existingSecret` key removed from each backend, each relative TSIG file path turned
-into the path of that key in the mounted Secret, and each relative zone-file directory placed on
+chart-only `existingSecret` key removed from each backend, each relative TSIG file path (and
+Route 53 credentialsFile) turned into the path of that key in the mounted Secret, and each
+relative zone-file directory placed on
 the data volume (/var/lib/apexalias). Fails on a credential file without a Secret.
 */}}
 {{- define "apexalias.config" -}}
@@ -83,6 +84,12 @@ the data volume (/var/lib/apexalias). Fails on a credential file without a Secre
 {{- end }}
 {{- end }}
 {{- $_ := set $out "tsig" $tsig }}
+{{- end }}
+{{- if and (eq $b.type "route53") $b.credentialsFile (not (isAbs $b.credentialsFile)) }}
+{{- if not $b.existingSecret }}
+{{- fail (printf "config.backends[%d] (%s): credentialsFile %q names a key of a Secret, so set existingSecret (credentials are never part of values), or leave it out to use IRSA" $i $b.name $b.credentialsFile) }}
+{{- end }}
+{{- $_ := set $out "credentialsFile" (printf "%s/%s" (include "apexalias.secretDir" $b.name) $b.credentialsFile) }}
 {{- end }}
 {{- if eq $b.type "zonefile" }}
 {{- /* Relative zone directories (and the controller's default ./zones) go on the writable data volume. */}}
