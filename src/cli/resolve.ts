@@ -22,6 +22,8 @@ export async function runResolve(host: string, opts: ResolveOptions): Promise<nu
     attempts: config.resolver.attempts,
     cacheMaxEntries: 16,
     now: () => Date.now(),
+    dnssec: config.resolver.dnssec,
+    trustedValidators: config.resolver.trustedValidators,
   });
   const types: AddressType[] = opts.type === 'both' ? ['A', 'AAAA'] : [opts.type];
   const results = await Promise.all(
@@ -37,10 +39,18 @@ export async function runResolve(host: string, opts: ResolveOptions): Promise<nu
   } else {
     for (const { type, result } of results) {
       const chain = result.chain.join(' → ');
+      const dnssec =
+        result.kind === 'failed' || result.validated === undefined
+          ? ''
+          : `\tdnssec ${result.validated ? 'validated' : 'not validated'}`;
       if (result.kind === 'addresses') {
-        process.stdout.write(`${type}\t${result.addresses.join(' ')}\tttl ${result.ttl}\tchain ${chain}\n`);
+        process.stdout.write(
+          `${type}\t${result.addresses.join(' ')}\tttl ${result.ttl}\tchain ${chain}${dnssec}\n`,
+        );
       } else if (result.kind === 'missing') {
-        process.stdout.write(`${type}\t${result.reason.toUpperCase()}\tttl ${result.ttl}\tchain ${chain}\n`);
+        process.stdout.write(
+          `${type}\t${result.reason.toUpperCase()}\tttl ${result.ttl}\tchain ${chain}${dnssec}\n`,
+        );
       } else {
         process.stdout.write(`${type}\tfailed (${result.reason}): ${result.message}\tchain ${chain}\n`);
       }
