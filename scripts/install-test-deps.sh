@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the real servers the integration tests start (BIND, Knot, PowerDNS, Prometheus) from
+# Installs the real servers the integration tests start (BIND, Knot, PowerDNS, Unbound, Prometheus) from
 # Debian packages. Idempotent and fast: when every binary is already present it only checks.
 #
 #   scripts/install-test-deps.sh            install what is missing
@@ -10,9 +10,9 @@
 # put in place for the install (unless one exists), and any unit systemd started anyway is stopped.
 set -euo pipefail
 
-BINARIES=(named named-checkzone nsupdate dig tsig-keygen knotd knotc kdig kzonecheck pdns_server sqlite3 prometheus promtool)
-PACKAGES=(bind9 bind9-utils bind9-dnsutils knot knot-dnsutils knot-dnssecutils pdns-server pdns-backend-sqlite3 sqlite3 prometheus)
-SERVICES=(named bind9 knot pdns prometheus)
+BINARIES=(named named-checkzone nsupdate dig delv tsig-keygen dnssec-signzone dnssec-keygen knotd knotc kdig kzonecheck pdns_server sqlite3 unbound unbound-checkconf prometheus promtool)
+PACKAGES=(bind9 bind9-utils bind9-dnsutils knot knot-dnsutils knot-dnssecutils pdns-server pdns-backend-sqlite3 sqlite3 unbound prometheus)
+SERVICES=(named bind9 knot pdns unbound prometheus)
 
 mode=install
 case "${1:-}" in
@@ -24,7 +24,7 @@ esac
 
 log() { echo "install-test-deps: $*"; }
 
-# named, knotd, pdns_server and tsig-keygen live in /usr/sbin, which a non-root PATH may lack.
+# named, knotd, pdns_server, unbound and tsig-keygen live in /usr/sbin, which a non-root PATH may lack.
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 
 missing=()
