@@ -3,7 +3,7 @@ import { ApexAliasError } from '../errors.ts';
 /**
  * Base class for every failure of the DNS wire code and transport. Construct it directly only
  * for failures without a dedicated subclass (e.g. `ERR_DNS_NAME`, `ERR_DNS_ENDPOINT`,
- * `ERR_DNS_RDATA`, `ERR_DNS_ABORTED`).
+ * `ERR_DNS_RDATA`, `ERR_DNS_PRESENTATION`, `ERR_DNS_ABORTED`, `ERR_RESOLVER_UNTRUSTED_VALIDATOR`).
  */
 export class DnsError extends ApexAliasError {}
 
