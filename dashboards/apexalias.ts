@@ -335,7 +335,7 @@ const RESOLUTION: SectionSpec = {
       kind: 'timeseries',
       title: 'Resolution errors by reason',
       description:
-        'Target lookups per second that gave no addresses, by reason: nxdomain, nodata, servfail, refused, timeout, loop, chain_too_long, malformed, rcode (apexalias_resolve_errors_total).',
+        'Target lookups per second that gave no addresses, by reason: nxdomain, nodata, servfail, refused, timeout, loop, chain_too_long, malformed, rcode, dnssec_unvalidated, dnssec_bogus (apexalias_resolve_errors_total).',
       unit: 'ops',
       width: 12,
       height: 8,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the real servers the integration tests start (BIND, Knot, PowerDNS, Prometheus) and the
+# Installs the real servers the integration tests start (BIND, Knot, PowerDNS, Unbound, Prometheus) and the
 # container tools the image test builds and runs the image with (podman with runc, mmdebstrap for
 # its local base image) from Debian packages, and moto's server (the Route 53 stand-in, PyPI
 # moto[server]) into a Python venv outside git (APEXALIAS_MOTO_VENV, default
@@ -13,11 +13,11 @@
 # put in place for the install (unless one exists), and any unit systemd started anyway is stopped.
 set -euo pipefail
 
-BINARIES=(named named-checkzone nsupdate dig tsig-keygen knotd knotc kdig kzonecheck pdns_server sqlite3 prometheus promtool
-  podman runc mmdebstrap newuidmap)
-PACKAGES=(bind9 bind9-utils bind9-dnsutils knot knot-dnsutils knot-dnssecutils pdns-server pdns-backend-sqlite3 sqlite3 prometheus
-  podman runc mmdebstrap uidmap)
-SERVICES=(named bind9 knot pdns prometheus podman)
+BINARIES=(named named-checkzone nsupdate dig delv tsig-keygen dnssec-signzone dnssec-keygen knotd knotc kdig kzonecheck
+  pdns_server sqlite3 unbound unbound-checkconf prometheus promtool podman runc mmdebstrap newuidmap)
+PACKAGES=(bind9 bind9-utils bind9-dnsutils knot knot-dnsutils knot-dnssecutils pdns-server pdns-backend-sqlite3 sqlite3 unbound
+  prometheus podman runc mmdebstrap uidmap)
+SERVICES=(named bind9 knot pdns unbound prometheus podman)
 
 mode=install
 case "${1:-}" in
@@ -29,7 +29,7 @@ esac
 
 log() { echo "install-test-deps: $*"; }
 
-# named, knotd, pdns_server and tsig-keygen live in /usr/sbin, which a non-root PATH may lack.
+# named, knotd, pdns_server, unbound and tsig-keygen live in /usr/sbin, which a non-root PATH may lack.
 export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"
 
 # moto[server] for the Route 53 backend's tests, pinned: test/integration/route53-moto-departures.test.ts

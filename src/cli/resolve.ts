@@ -1,7 +1,6 @@
-import { loadRuntimeConfig, resolverServers } from '../engine/runtime.ts';
+import { createResolver, loadRuntimeConfig } from '../engine/runtime.ts';
 import type { RuntimeOptions } from '../engine/runtime.ts';
 import { NetTransport } from '../dns/transport.ts';
-import { Resolver } from '../resolve/resolver.ts';
 import type { AddressType } from '../plan/types.ts';
 import { EXIT } from './sync.ts';
 import { formatData } from './report.ts';
@@ -15,13 +14,10 @@ export interface ResolveOptions extends RuntimeOptions {
 /** `apexalias resolve <host>`: what the controller would publish for a target, and why. */
 export async function runResolve(host: string, opts: ResolveOptions): Promise<number> {
   const config = await loadRuntimeConfig(opts);
-  const resolver = new Resolver({
-    servers: await resolverServers(opts.resolver, config),
+  const resolver = await createResolver(opts, config, {
     transport: new NetTransport(),
-    timeoutMs: config.resolver.timeoutMs,
-    attempts: config.resolver.attempts,
-    cacheMaxEntries: 16,
     now: () => Date.now(),
+    cacheMaxEntries: 16,
   });
   const types: AddressType[] = opts.type === 'both' ? ['A', 'AAAA'] : [opts.type];
   const results = await Promise.all(
@@ -37,10 +33,18 @@ export async function runResolve(host: string, opts: ResolveOptions): Promise<nu
   } else {
     for (const { type, result } of results) {
       const chain = result.chain.join(' → ');
+      const dnssec =
+        result.kind === 'failed' || result.validated === undefined
+          ? ''
+          : `\tdnssec ${result.validated ? 'validated' : 'not validated'}`;
       if (result.kind === 'addresses') {
-        process.stdout.write(`${type}\t${result.addresses.join(' ')}\tttl ${result.ttl}\tchain ${chain}\n`);
+        process.stdout.write(
+          `${type}\t${result.addresses.join(' ')}\tttl ${result.ttl}\tchain ${chain}${dnssec}\n`,
+        );
       } else if (result.kind === 'missing') {
-        process.stdout.write(`${type}\t${result.reason.toUpperCase()}\tttl ${result.ttl}\tchain ${chain}\n`);
+        process.stdout.write(
+          `${type}\t${result.reason.toUpperCase()}\tttl ${result.ttl}\tchain ${chain}${dnssec}\n`,
+        );
       } else {
         process.stdout.write(`${type}\tfailed (${result.reason}): ${result.message}\tchain ${chain}\n`);
       }

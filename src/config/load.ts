@@ -7,7 +7,8 @@ import { Type } from '@sinclair/typebox';
 import type { TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { LineCounter, parseAllDocuments } from 'yaml';
-import { isLabel, isZoneName } from '../api/dnsname.ts';
+import { isIP, isLabel, isZoneName } from '../api/dnsname.ts';
+import { untrustedValidators } from '../dns/dnssec.ts';
 import { normalizeName, tryNormalizeName } from '../dns/names.ts';
 import { describeSchemaErrors, isPlainObject, joinPath } from '../api/schema-errors.ts';
 import type { ValidationResult } from '../api/validate.ts';
@@ -273,13 +274,30 @@ export function validateConfig(obj: unknown, options: { baseDir?: string } = {})
       "ownerId: must be lower-case a-z, 0-9, '-', '.' and '_', starting and ending with a letter or digit, at most 63 characters",
     );
   }
-  config.resolver.servers.forEach((server, i) => {
-    if (!parseHostPort(server)) {
+  const servers = config.resolver.servers.map((server, i) => {
+    const parsed = parseHostPort(server);
+    if (!parsed) {
       problems.push(
         `resolver.servers[${i}]: must be an IP address with an optional port: "ip", "ip:port" or "[ipv6]:port"`,
       );
     }
+    return parsed;
   });
+  config.resolver.trustedValidators.forEach((address, i) => {
+    if (!isIP(address))
+      problems.push(`resolver.trustedValidators[${i}]: must be an IP address, without a port`);
+  });
+  if (config.resolver.dnssec === 'require') {
+    // Servers from --resolver or /etc/resolv.conf are checked by the resolver when it starts.
+    const listed = servers.filter((s) => s !== undefined);
+    for (const host of untrustedValidators(listed, config.resolver.trustedValidators)) {
+      problems.push(
+        `resolver.servers: ${host} is neither loopback nor in resolver.trustedValidators, so its AD bit ` +
+          'cannot be trusted with resolver.dnssec "require"; run a validating resolver on loopback, or add ' +
+          'the address to trustedValidators once the path to it is protected (docs/dnssec.md)',
+      );
+    }
+  }
   if (config.refresh.minSeconds > config.refresh.maxSeconds) {
     problems.push('refresh.minSeconds: must be less than or equal to refresh.maxSeconds');
   }

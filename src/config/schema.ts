@@ -8,6 +8,8 @@
  */
 import { Type } from '@sinclair/typebox';
 import type { Static, TLiteral, TUnion } from '@sinclair/typebox';
+import { DNSSEC_MODES } from '../dns/dnssec.ts';
+import type { DnssecMode } from '../dns/dnssec.ts';
 
 function StringEnum<T extends string>(values: readonly T[], options: { description: string; default?: T }) {
   return Type.Union(
@@ -232,6 +234,23 @@ export const ResolverSchema = Type.Object(
       maximum: 10000000,
       default: 100000,
     }),
+    dnssec: StringEnum<DnssecMode>(DNSSEC_MODES, {
+      description:
+        'DNSSEC for targets, validated by the resolvers (apexalias checks no signature itself): "off" asks ' +
+        'plain questions; "prefer" sets the DO bit and records whether each chain was validated; "require" ' +
+        'uses an answer only when every answer along the chain carried the AD bit of a resolver on a trusted ' +
+        'path (loopback or trustedValidators). See docs/dnssec.md.',
+      default: 'off',
+    }),
+    trustedValidators: Type.Array(
+      Type.String({ description: 'The IP address of a validating resolver (no port).', minLength: 1 }),
+      {
+        description:
+          'Validating resolvers whose AD bit is believed although they are not on loopback: list one only when ' +
+          'the path to it cannot be tampered with (same node, a protected link). Loopback is always trusted.',
+        default: [],
+      },
+    ),
   },
   { description: 'How targets are resolved.', default: {}, additionalProperties: false },
 );

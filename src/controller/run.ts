@@ -53,9 +53,10 @@ export interface ControllerOptions extends RuntimeOptions {
 export async function runController(opts: ControllerOptions, logger: Logger): Promise<number> {
   const identity = opts.identity ?? `${hostname()}_${process.pid}`;
   const metrics = createMetrics();
-  const runtime = await createRuntime(opts, logger, (seconds, result) =>
-    metrics.observeResolve(seconds, result.kind === 'addresses' ? undefined : result.reason),
-  );
+  const runtime = await createRuntime(opts, logger, (seconds, result) => {
+    metrics.observeResolve(seconds, result.kind === 'addresses' ? undefined : result.reason);
+    metrics.countDnssecValidation(result);
+  });
   const records = new RecordCounts(metrics);
   const kc = new KubeConfig();
   try {

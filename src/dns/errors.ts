@@ -3,7 +3,7 @@ import { ApexAliasError } from '../errors.ts';
 /**
  * Base class for every failure of the DNS wire code and transport. Construct it directly only
  * for failures without a dedicated subclass (e.g. `ERR_DNS_NAME`, `ERR_DNS_ENDPOINT`,
- * `ERR_DNS_RDATA`, `ERR_DNS_ABORTED`).
+ * `ERR_DNS_RDATA`, `ERR_DNS_PRESENTATION`, `ERR_DNS_ABORTED`, `ERR_RESOLVER_UNTRUSTED_VALIDATOR`).
  */
 export class DnsError extends ApexAliasError {}
 
@@ -99,5 +99,32 @@ export class DnsNetworkError extends DnsError {
     super('ERR_DNS_NETWORK', message, options);
     const code = (options?.cause as { code?: unknown } | undefined)?.code;
     this.errno = typeof code === 'string' ? code : undefined;
+  }
+}
+
+/**
+ * Why an SVCB or HTTPS record (RFC 9460) was refused, in either direction:
+ * - `ERR_SVCB_MALFORMED`: wire RDATA that breaks RFC 9460 section 2.2 (a SvcParam runs past the
+ *   end, keys not in strictly increasing order, a compressed or overlong TargetName).
+ * - `ERR_SVCB_SYNTAX`: presentation text that cannot be read (quotes, escapes, parentheses,
+ *   SvcPriority, TargetName, a key name).
+ * - `ERR_SVCB_VALUE`: a SvcParamValue of the wrong format, e.g. an empty `alpn`, a `port` that is
+ *   not a 16-bit number, `no-default-alpn=abc`, or an escape sequence where none is allowed.
+ * - `ERR_SVCB_DUPLICATE_KEY`: a key given twice, among the SvcParams or in the `mandatory` list.
+ * - `ERR_SVCB_INCONSISTENT`: SvcParams that are not self-consistent (RFC 9460 section 8):
+ *   `mandatory` lists itself or a key that is absent, or `no-default-alpn` comes without `alpn`.
+ */
+export type SvcbErrorCode =
+  | 'ERR_SVCB_MALFORMED'
+  | 'ERR_SVCB_SYNTAX'
+  | 'ERR_SVCB_VALUE'
+  | 'ERR_SVCB_DUPLICATE_KEY'
+  | 'ERR_SVCB_INCONSISTENT';
+
+/** An SVCB/HTTPS record that cannot be decoded, encoded or parsed; see {@link SvcbErrorCode}. */
+export class SvcbError extends DnsError {
+  declare readonly code: SvcbErrorCode;
+  constructor(code: SvcbErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
   }
 }

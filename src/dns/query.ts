@@ -22,24 +22,48 @@ export type QueryType = 'A' | 'AAAA' | 'TXT' | 'CNAME' | 'SOA' | 'NS';
  */
 export type DecodedMessage = DecodedPacket & { opcode: string; rcode: string };
 
+/** The UDP payload size advertised with EDNS0: the DNS Flag Day 2020 value, no fragmentation. */
+export const EDNS_UDP_PAYLOAD = 1232;
+
+/** Options of {@link encodeQuery}. */
+export interface QueryOptions {
+  /** RD, default true; authoritative queries clear it. */
+  recursionDesired?: boolean;
+  /** Add an EDNS0 OPT record with the DO bit (RFC 3225), so a validator reports AD and EDE. */
+  dnssecOk?: boolean;
+  /** Set CD (RFC 4035 section 3.2.2): the validator answers without validating. */
+  checkingDisabled?: boolean;
+}
+
 /**
  * Encode an ordinary query (opcode QUERY, one question, class IN) with dns-packet.
  * @throws DnsError `ERR_DNS_NAME` for an invalid name, `ERR_DNS_QUERY` for an ID outside 16 bits.
  */
-export function encodeQuery(
-  id: number,
-  name: string,
-  type: QueryType,
-  opts: { recursionDesired?: boolean } = {},
-): Buffer {
+export function encodeQuery(id: number, name: string, type: QueryType, opts: QueryOptions = {}): Buffer {
   if (!Number.isInteger(id) || id < 0 || id > 0xffff) {
     throw new DnsError('ERR_DNS_QUERY', `query ID ${id} is not a 16-bit unsigned integer`);
   }
+  let flags = (opts.recursionDesired ?? true) ? dnsPacket.RECURSION_DESIRED : 0;
+  if (opts.checkingDisabled) flags |= dnsPacket.CHECKING_DISABLED;
   return dnsPacket.encode({
     type: 'query',
     id,
-    flags: (opts.recursionDesired ?? true) ? dnsPacket.RECURSION_DESIRED : 0,
+    flags,
     questions: [{ type, class: 'IN', name: normalizeName(name) }],
+    additionals: opts.dnssecOk
+      ? [
+          {
+            type: 'OPT',
+            name: '.',
+            udpPayloadSize: EDNS_UDP_PAYLOAD,
+            extendedRcode: 0,
+            ednsVersion: 0,
+            flags: dnsPacket.DNSSEC_OK,
+            flag_do: true,
+            options: [],
+          },
+        ]
+      : [],
   });
 }
 

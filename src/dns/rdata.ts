@@ -17,8 +17,8 @@ function single(type: string, rdata: string | string[]): string {
   return rdata;
 }
 
-/** IPv4 dotted quad to its 4 octets. */
-function ipv4Octets(text: string): number[] {
+/** IPv4 dotted quad to its 4 octets; `text` must already be a valid IPv4 address. */
+export function ipv4Octets(text: string): number[] {
   return text.split('.').map(Number);
 }
 
@@ -32,8 +32,11 @@ function ipv6Groups(part: string): number[] {
   });
 }
 
-/** The 16 octets of an IPv6 address in any RFC 4291 text form (`::`, embedded IPv4). */
-function ipv6Octets(text: string): Buffer {
+/**
+ * The 16 octets of an IPv6 address in any RFC 4291 text form (`::`, embedded IPv4); `text` must
+ * already be a valid IPv6 address without a zone index.
+ */
+export function ipv6Octets(text: string): Buffer {
   const gap = text.indexOf('::');
   let groups: number[];
   if (gap < 0) {

@@ -81,6 +81,26 @@ export async function loadRuntimeConfig(opts: RuntimeOptions): Promise<Config> {
   return config;
 }
 
+/**
+ * The resolver of the configuration (servers, timeouts, cache, DNSSEC mode) and the flags: the
+ * one place a command turns `resolver.*` into a Resolver.
+ */
+export async function createResolver(
+  opts: RuntimeOptions,
+  config: Config,
+  deps: Pick<ResolverOptions, 'transport' | 'now' | 'observe'> & { cacheMaxEntries?: number },
+): Promise<Resolver> {
+  return new Resolver({
+    servers: await resolverServers(opts.resolver, config),
+    timeoutMs: config.resolver.timeoutMs,
+    attempts: config.resolver.attempts,
+    cacheMaxEntries: deps.cacheMaxEntries ?? config.resolver.cacheMaxEntries,
+    dnssec: config.resolver.dnssec,
+    trustedValidators: config.resolver.trustedValidators,
+    ...deps,
+  });
+}
+
 /** Builds the resolver and the backends a command runs with. */
 export async function createRuntime(
   opts: RuntimeOptions,
@@ -93,15 +113,7 @@ export async function createRuntime(
       logger.debug('dropped a DNS reply', { server: `${server.host}:${server.port}`, reason }),
   });
   const now = (): number => Date.now();
-  const resolver = new Resolver({
-    servers: await resolverServers(opts.resolver, config),
-    transport,
-    timeoutMs: config.resolver.timeoutMs,
-    attempts: config.resolver.attempts,
-    cacheMaxEntries: config.resolver.cacheMaxEntries,
-    now,
-    observe: observeLookup,
-  });
+  const resolver = await createResolver(opts, config, { transport, now, observe: observeLookup });
   const backends = new Map<string, DnsBackend>();
   for (const b of config.backends) {
     backends.set(b.name, await createBackend(b, { transport, readFile: (p) => readFile(p), now }));

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { AddressType, Family, ResolveFailureReason } from '../plan/types.ts';
+import type { AddressType, Family, FamilyResolution, ResolveFailureReason } from '../plan/types.ts';
 import type { ResolverStats } from '../resolve/resolver.ts';
 
 /**
@@ -24,8 +24,14 @@ export const RESOLVE_ERROR_REASONS = [
   'chain_too_long',
   'malformed',
   'rcode',
+  'dnssec_unvalidated',
+  'dnssec_bogus',
 ] as const;
 export type ResolveErrorReason = (typeof RESOLVE_ERROR_REASONS)[number];
+
+/** `apexalias_dnssec_validations_total{result}`: what the validator said about one lookup's chain. */
+export const DNSSEC_RESULTS = ['validated', 'unvalidated', 'bogus'] as const;
+export type DnssecResult = (typeof DNSSEC_RESULTS)[number];
 
 /** What a backend was asked to do (`operation` label). */
 export const BACKEND_OPERATIONS = ['read', 'apply'] as const;
@@ -80,6 +86,7 @@ export interface Metrics {
   readonly reconcileDuration: Histogram;
   readonly resolveDuration: Histogram;
   readonly resolveErrors: Counter<'reason'>;
+  readonly dnssecValidations: Counter<'result'>;
   readonly resolverCacheHits: Counter;
   readonly resolverCacheMisses: Counter;
   readonly resolverQueries: Counter;
@@ -111,6 +118,12 @@ export interface Metrics {
   observeResolve(seconds: number, reason?: ResolveErrorReason | ResolveFailureReason): void;
   /** Counts a failed lookup without a duration. */
   countResolveError(reason: ResolveErrorReason | ResolveFailureReason): void;
+  /**
+   * Counts the DNSSEC state of one real lookup: `validated`, `unvalidated` (no AD bit from a
+   * trusted validator; a failure under `require`) or `bogus`. Lookups made with `resolver.dnssec:
+   * off`, and failures unrelated to DNSSEC, are not counted.
+   */
+  countDnssecValidation(result: FamilyResolution): void;
   /**
    * Reads the resolver's cumulative counters at every scrape, instead of incrementing
    * `resolverCacheHits`/`Misses`/`Queries` by hand (do one or the other, not both). Binding a
@@ -208,6 +221,12 @@ export function createMetrics(registry: Registry = new Registry(), options: Metr
     name: name('resolve_errors_total'),
     help: 'Target lookups that did not yield addresses, by reason.',
     labelNames: ['reason'] as const,
+    registers,
+  });
+  const dnssecValidations = new Counter({
+    name: name('dnssec_validations_total'),
+    help: 'Target lookups made with resolver.dnssec prefer or require, by what the validator said about the whole chain: validated, unvalidated or bogus.',
+    labelNames: ['result'] as const,
     registers,
   });
   const resolverCacheHits = new Counter({
@@ -345,6 +364,7 @@ export function createMetrics(registry: Registry = new Registry(), options: Metr
   // Known label values start at 0, so rate() and absent() work from the first scrape.
   for (const result of RECONCILE_RESULTS) reconcileTotal.inc({ result }, 0);
   for (const reason of RESOLVE_ERROR_REASONS) resolveErrors.inc({ reason }, 0);
+  for (const result of DNSSEC_RESULTS) dnssecValidations.inc({ result }, 0);
   for (const state of ALIAS_STATES) aliases.set({ state }, 0);
   leader.set(0);
   workqueueDepth.set(0);
@@ -359,6 +379,7 @@ export function createMetrics(registry: Registry = new Registry(), options: Metr
     reconcileDuration,
     resolveDuration,
     resolveErrors,
+    dnssecValidations,
     resolverCacheHits,
     resolverCacheMisses,
     resolverQueries,
@@ -391,6 +412,21 @@ export function createMetrics(registry: Registry = new Registry(), options: Metr
     },
     countResolveError(reason) {
       resolveErrors.inc({ reason: resolveReasonLabel(reason) });
+    },
+    countDnssecValidation(result) {
+      const state: DnssecResult | undefined =
+        result.kind === 'failed'
+          ? result.reason === 'dnssec-bogus'
+            ? 'bogus'
+            : result.reason === 'dnssec-unvalidated'
+              ? 'unvalidated'
+              : undefined
+          : result.validated === undefined
+            ? undefined
+            : result.validated
+              ? 'validated'
+              : 'unvalidated';
+      if (state !== undefined) dnssecValidations.inc({ result: state });
     },
     bindResolverStats(stats) {
       if (stats === resolverStats) return;

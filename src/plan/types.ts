@@ -8,9 +8,21 @@ export type AddressType = 'A' | 'AAAA';
 export const ADDRESS_TYPE: Record<Family, AddressType> = { IPv4: 'A', IPv6: 'AAAA' };
 export const FAMILY_OF: Record<AddressType, Family> = { A: 'IPv4', AAAA: 'IPv6' };
 
-/** Why a lookup failed in a way that must never change the zone (behaviour rule 5). */
+/**
+ * Why a lookup failed in a way that must never change the zone (behaviour rule 5).
+ * `dnssec-unvalidated`: with `resolver.dnssec: require`, an answer along the chain lacked the
+ * AD bit of a trusted validator; `dnssec-bogus`: the validator found the data bogus.
+ */
 export type ResolveFailureReason =
-  'servfail' | 'refused' | 'timeout' | 'malformed' | 'loop' | 'chain-too-long' | 'rcode';
+  | 'servfail'
+  | 'refused'
+  | 'timeout'
+  | 'malformed'
+  | 'loop'
+  | 'chain-too-long'
+  | 'rcode'
+  | 'dnssec-unvalidated'
+  | 'dnssec-bogus';
 
 /** The outcome of resolving one address family of one target. */
 export type FamilyResolution =
@@ -22,6 +34,11 @@ export type FamilyResolution =
       ttl: number;
       /** The target first, then every CNAME target followed. */
       chain: string[];
+      /**
+       * With `resolver.dnssec` other than `off`: every answer along the chain carried the AD
+       * bit of a validator on a trusted path. Absent with `off`.
+       */
+      validated?: boolean;
     }
   | {
       kind: 'missing';
@@ -29,6 +46,8 @@ export type FamilyResolution =
       /** Negative-caching TTL (SOA minimum) when known, else the lowest chain TTL. */
       ttl: number;
       chain: string[];
+      /** As for `addresses`: the denial itself was validated. */
+      validated?: boolean;
     }
   | {
       kind: 'failed';

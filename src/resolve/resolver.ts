@@ -1,5 +1,12 @@
 import { randomInt } from 'node:crypto';
 import type { AddressType, FamilyResolution, ResolveFailureReason } from '../plan/types.ts';
+import {
+  describeExtendedError,
+  extendedErrors,
+  isDnssecFailure,
+  untrustedValidators,
+} from '../dns/dnssec.ts';
+import type { DnssecMode } from '../dns/dnssec.ts';
 import { DnsError, DnsNetworkError } from '../dns/errors.ts';
 import { normalizeName } from '../dns/names.ts';
 import { decodeMessage, encodeQuery } from '../dns/query.ts';
@@ -22,6 +29,14 @@ export interface ResolverOptions {
   now: () => number;
   /** Called after every real lookup (not for cache hits), for metrics. */
   observe?: (seconds: number, result: FamilyResolution) => void;
+  /**
+   * `off` (the default) asks plain questions. `prefer` sets the DO bit and records in each
+   * result whether the whole chain was validated. `require` also fails a lookup whose chain
+   * was not, with reason `dnssec-unvalidated`. See docs/dnssec.md.
+   */
+  dnssec?: DnssecMode;
+  /** IP addresses of validators reached over a trusted path, besides loopback (always trusted). */
+  trustedValidators?: readonly string[];
 }
 
 /** One family of one target, with the moment it should be looked up again. */
@@ -40,7 +55,15 @@ export interface ResolverStats {
 }
 
 type Outcome =
-  { ok: true; packet: DecodedMessage } | { ok: false; reason: ResolveFailureReason; message: string };
+  | {
+      ok: true;
+      packet: DecodedMessage;
+      /** The AD bit, from a server on a trusted path (always false with `dnssec: off`). */
+      validated: boolean;
+      /** Why `validated` is false, for messages. */
+      why: string;
+    }
+  | { ok: false; reason: ResolveFailureReason; message: string };
 
 /**
  * Resolves A and AAAA for targets through upstream servers. Follows CNAME chains across
@@ -52,11 +75,28 @@ export class Resolver {
   readonly #opts: ResolverOptions;
   readonly #cache: TtlCache<Resolved>;
   readonly #inflight = new Map<string, Promise<Resolved>>();
+  readonly #dnssec: DnssecMode;
+  readonly #untrusted: Set<string>;
   #next = 0;
 
+  /**
+   * @throws DnsError `ERR_RESOLVER_NO_SERVERS` without servers; `ERR_RESOLVER_UNTRUSTED_VALIDATOR`
+   *   with `dnssec: require` and a server that is neither loopback nor in `trustedValidators`,
+   *   since its AD bit proves nothing.
+   */
   constructor(opts: ResolverOptions) {
     if (opts.servers.length === 0)
       throw new DnsError('ERR_RESOLVER_NO_SERVERS', 'no resolver servers configured');
+    this.#dnssec = opts.dnssec ?? 'off';
+    this.#untrusted = new Set(untrustedValidators(opts.servers, opts.trustedValidators ?? []));
+    if (this.#dnssec === 'require' && this.#untrusted.size > 0) {
+      throw new DnsError(
+        'ERR_RESOLVER_UNTRUSTED_VALIDATOR',
+        `resolver.dnssec is "require", but the path to ${[...this.#untrusted].join(', ')} is not trusted: ` +
+          'its AD bit could be forged on the way. Use a validating resolver on loopback, or list the ' +
+          'address in resolver.trustedValidators once the path to it is protected (see docs/dnssec.md)',
+      );
+    }
     this.#opts = opts;
     this.#cache = new TtlCache(opts.cacheMaxEntries);
   }
@@ -103,16 +143,31 @@ export class Resolver {
     let qname = target;
     let chain = [target];
     let ttl = Number.POSITIVE_INFINITY;
+    // Every response along the chain must be validated for the chain to be.
+    let validated = true;
     for (;;) {
       const outcome = await this.#query(qname, type);
       if (!outcome.ok) return { kind: 'failed', reason: outcome.reason, message: outcome.message, chain };
+      if (!outcome.validated) {
+        validated = false;
+        if (this.#dnssec === 'require') {
+          return { kind: 'failed', reason: 'dnssec-unvalidated', message: outcome.why, chain };
+        }
+      }
       const walk = walkAnswer(outcome.packet, qname, type, chain, ttl);
+      const state = this.#dnssec === 'off' ? {} : { validated };
       switch (walk.kind) {
         case 'addresses':
-          return { kind: 'addresses', addresses: walk.addresses, ttl: finite(walk.ttl), chain: walk.chain };
+          return {
+            kind: 'addresses',
+            addresses: walk.addresses,
+            ttl: finite(walk.ttl),
+            chain: walk.chain,
+            ...state,
+          };
         case 'nxdomain':
         case 'nodata':
-          return { kind: 'missing', reason: walk.kind, ttl: finite(walk.ttl), chain: walk.chain };
+          return { kind: 'missing', reason: walk.kind, ttl: finite(walk.ttl), chain: walk.chain, ...state };
         case 'cname-pending':
           qname = walk.next;
           chain = walk.chain;
@@ -124,29 +179,100 @@ export class Resolver {
     }
   }
 
+  /** One exchange with one server; the decoded reply or why there is none. */
+  async #exchange(
+    server: Endpoint,
+    name: string,
+    type: AddressType,
+    checkingDisabled: boolean,
+  ): Promise<{ packet: DecodedMessage } | { failure: { reason: ResolveFailureReason; message: string } }> {
+    const where = `${server.host}:${server.port}`;
+    this.stats.queries++;
+    try {
+      const query = encodeQuery(randomInt(0, 65536), name, type, {
+        dnssecOk: this.#dnssec !== 'off',
+        checkingDisabled,
+      });
+      const reply = await this.#opts.transport.exchange(server, query, { timeoutMs: this.#opts.timeoutMs });
+      return { packet: decodeMessage(reply) };
+    } catch (err) {
+      return { failure: failureOf(err, where, name, type) };
+    }
+  }
+
   /** Asks the servers in turn until one gives a usable answer or the attempts run out. */
   async #query(name: string, type: AddressType): Promise<Outcome> {
-    const { servers, attempts, timeoutMs, transport } = this.#opts;
+    const { servers, attempts } = this.#opts;
     let last: Outcome = { ok: false, reason: 'timeout', message: 'no attempt made' };
     for (let attempt = 0; attempt < Math.max(1, attempts); attempt++) {
       const server = servers[this.#next++ % servers.length]!;
       const where = `${server.host}:${server.port}`;
-      this.stats.queries++;
-      try {
-        const reply = await transport.exchange(server, encodeQuery(randomInt(0, 65536), name, type), {
-          timeoutMs,
-        });
-        const packet = decodeMessage(reply);
-        const rcode = packet.rcode ?? 'NOERROR';
-        if (rcode === 'NOERROR' || rcode === 'NXDOMAIN') return { ok: true, packet };
-        const reason: ResolveFailureReason =
-          rcode === 'SERVFAIL' ? 'servfail' : rcode === 'REFUSED' ? 'refused' : 'rcode';
-        last = { ok: false, reason, message: `${where} answered ${rcode} for ${name} ${type}` };
-      } catch (err) {
-        last = { ok: false, ...failureOf(err, where, name, type) };
+      const exchanged = await this.#exchange(server, name, type, false);
+      if ('failure' in exchanged) {
+        last = { ok: false, ...exchanged.failure };
+        continue;
       }
+      const { packet } = exchanged;
+      const rcode = packet.rcode ?? 'NOERROR';
+      if (rcode === 'NOERROR' || rcode === 'NXDOMAIN')
+        return { ok: true, packet, ...this.#validation(packet, server) };
+      if (rcode === 'SERVFAIL' && this.#dnssec !== 'off') {
+        const bogus = await this.#bogus(server, packet, name, type);
+        // A validator that proved the data bogus has answered: asking another one is not a retry.
+        if (bogus) return { ok: false, reason: 'dnssec-bogus', message: `${where} ${bogus}` };
+      }
+      const reason: ResolveFailureReason =
+        rcode === 'SERVFAIL' ? 'servfail' : rcode === 'REFUSED' ? 'refused' : 'rcode';
+      last = { ok: false, reason, message: `${where} answered ${rcode} for ${name} ${type}` };
     }
     return last;
+  }
+
+  /** Whether a usable reply counts as validated, and if not, why. */
+  #validation(packet: DecodedMessage, server: Endpoint): { validated: boolean; why: string } {
+    if (this.#dnssec === 'off') return { validated: false, why: 'DNSSEC is off' };
+    const where = `${server.host}:${server.port}`;
+    const question = `${packet.questions?.[0]?.name ?? '?'} ${packet.questions?.[0]?.type ?? ''}`.trim();
+    if (this.#untrusted.has(server.host)) {
+      return {
+        validated: false,
+        why: `the answer for ${question} came from ${where}, whose path is not trusted (resolver.trustedValidators)`,
+      };
+    }
+    if (packet.flag_ad) return { validated: true, why: '' };
+    const ede = extendedErrors(packet).map(describeExtendedError);
+    return {
+      validated: false,
+      why:
+        `${where} did not validate the answer for ${question} (AD bit clear: unsigned, insecurely ` +
+        `delegated, or the server does not validate)${ede.length ? `; ${ede.join('; ')}` : ''}`,
+    };
+  }
+
+  /**
+   * Tells a validator's SERVFAIL for bogus data from an ordinary one. An Extended DNS Error
+   * with a DNSSEC code settles it without another query. Otherwise the question is asked again
+   * with CD set: a validator that then answers has the data and refused it only because it did
+   * not validate. Returns the message for a bogus answer, undefined for an ordinary SERVFAIL.
+   */
+  async #bogus(
+    server: Endpoint,
+    packet: DecodedMessage,
+    name: string,
+    type: AddressType,
+  ): Promise<string | undefined> {
+    const ede = extendedErrors(packet);
+    if (isDnssecFailure(ede)) {
+      return `answered SERVFAIL for ${name} ${type}: DNSSEC validation failed (${ede.map(describeExtendedError).join('; ')})`;
+    }
+    const unchecked = await this.#exchange(server, name, type, true);
+    if ('failure' in unchecked) return undefined;
+    const rcode = unchecked.packet.rcode ?? 'NOERROR';
+    if (rcode !== 'NOERROR' && rcode !== 'NXDOMAIN') return undefined;
+    return (
+      `answered SERVFAIL for ${name} ${type} but ${rcode} with checking disabled (CD): ` +
+      'the data exists and failed DNSSEC validation'
+    );
   }
 }
 

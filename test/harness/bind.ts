@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 
+import { dig } from './dig.ts';
 import { answersSoa, queryUdp } from './dnsquery.ts';
 import { freePort } from './ports.ts';
 import { requireBinary, startProcess } from './process.ts';
@@ -19,6 +20,11 @@ import { createTsigKey, writeBindKeyFile } from './tsig.ts';
 export interface StartBindOptions extends StartServerOptions {
   /** Serve the statistics channel (needed by `updateCount()`). Default true. */
   statsChannel?: boolean;
+  /**
+   * Primary zones that BIND signs itself (`dnssec-policy default; inline-signing yes;`, keys in
+   * `<dir>/keys`). The start waits until each one serves its signed DNSKEY RRset.
+   */
+  signedZones?: string[];
 }
 
 /** Counters of UPDATE messages from BIND's statistics channel. */
@@ -46,6 +52,11 @@ export interface BindServer extends TestDnsServer {
   updateCount(): Promise<number>;
   /** The finer UPDATE counters of the statistics channel. */
   updateStats(): Promise<BindUpdateStats>;
+  /**
+   * The key-signing DNSKEY of a zone in `signedZones`, as BIND's key file holds it:
+   * `<zone>. 3600 IN DNSKEY 257 3 13 <key>`. The trust anchor for validators and `delv`.
+   */
+  trustAnchor(zone: string): Promise<string>;
 }
 
 interface BindServerJson {
@@ -92,8 +103,11 @@ function namedConf(
     lines.push(`statistics-channels { inet 127.0.0.1 port ${statsPort} allow { 127.0.0.1; }; };`);
   }
   for (const zone of options.zones) {
+    const signing = options.signedZones?.includes(zone.name)
+      ? ` dnssec-policy default; inline-signing yes; key-directory "${path.join(dir, 'keys')}";`
+      : '';
     lines.push(
-      `zone "${zone.name}" { type primary; file "${path.join(dir, `${zone.name}.zone`)}"; allow-update { ${allowUpdate} }; };`,
+      `zone "${zone.name}" { type primary; file "${path.join(dir, `${zone.name}.zone`)}"; allow-update { ${allowUpdate} };${signing} };`,
     );
   }
   if (options.secondaryOf) {
@@ -133,6 +147,7 @@ export async function startBind(options: StartBindOptions): Promise<BindServer> 
     for (const zone of options.zones) {
       await fs.writeFile(path.join(dir, `${zone.name}.zone`), zoneFileText(zone));
     }
+    if (options.signedZones?.length) await fs.mkdir(path.join(dir, 'keys'));
     const confPath = path.join(dir, 'named.conf');
     await fs.writeFile(confPath, namedConf(dir, port, statsPort, options, keys));
 
@@ -149,6 +164,11 @@ export async function startBind(options: StartBindOptions): Promise<BindServer> 
         failOn: ADDRESS_IN_USE,
         ready: async () => {
           for (const zone of waitZones) if (!(await answersSoa(endpoint, zone))) return false;
+          // Inline signing runs after the load: ready once the signed DNSKEY RRset is served.
+          for (const zone of options.signedZones ?? []) {
+            const keys = await dig(endpoint, zone, 'DNSKEY', { extraArgs: ['+dnssec'] });
+            if (!keys.records.some((r) => r.type === 'RRSIG')) return false;
+          }
           // With no zones, any reply (REFUSED) proves the listener is up; a timeout throws.
           if (waitZones.length === 0) await queryUdp(endpoint, '.', 'SOA', 500);
           if (statsPort !== undefined) await fetchStats(statsPort);
@@ -179,6 +199,15 @@ export async function startBind(options: StartBindOptions): Promise<BindServer> 
           failed: ns.UpdateFail ?? 0,
           badSig: ns.ReqBadSIG ?? 0,
         };
+      },
+      trustAnchor: async (zone) => {
+        const files = await fs.readdir(path.join(dir, 'keys'));
+        for (const file of files.filter((f) => f.startsWith(`K${zone}.+`) && f.endsWith('.key'))) {
+          const text = await fs.readFile(path.join(dir, 'keys', file), 'utf8');
+          const line = text.split('\n').find((l) => /\sDNSKEY\s+257\s/.test(l) && !l.startsWith(';'));
+          if (line) return line.trim().replace(/\s+/g, ' ');
+        }
+        throw new Error(`no key-signing key for ${zone} in ${path.join(dir, 'keys')}: ${files.join(', ')}`);
       },
     };
     return server;

@@ -20,6 +20,8 @@ export interface TestZone {
   records?: string[];
   /** SOA serial. Default 1. */
   serial?: number;
+  /** The complete zone file, instead of the standard one (e.g. a zone signed offline). */
+  text?: string;
 }
 
 /** Options shared by `startBind` and `startKnot`. */
@@ -80,8 +82,9 @@ export interface TestDnsServer {
   updateCount(): Promise<number>;
 }
 
-/** The standard zone file of the recipe: SOA, NS ns1, MX, ns1 A 127.0.0.1, then `records`. */
+/** The standard zone file of the recipe (SOA, NS ns1, MX, ns1 A 127.0.0.1, then `records`), or `text`. */
 export function zoneFileText(zone: TestZone): string {
+  if (zone.text !== undefined) return zone.text;
   const origin = zone.name.replace(/\.$/, '');
   return [
     `$ORIGIN ${origin}.`,

@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import type { AddressType, CurrentRecords, NameChange } from '../../plan/types.ts';
 import { markerName } from '../../plan/ownership.ts';
-import { normalizeAddresses } from '../../plan/addresses.ts';
+import { normalizeAddresses, sameAddresses } from '../../plan/addresses.ts';
 import { decodeMessage, encodeQuery, recordsOf } from '../../dns/query.ts';
 import type { RecordAnswer } from '../../dns/query.ts';
 import { normalizeName, isSubdomain } from '../../dns/names.ts';
@@ -13,7 +13,7 @@ import type { UpdateRR } from '../../dns/update.ts';
 import { BackendError } from '../errors.ts';
 import { TsigError } from '../../dns/errors.ts';
 import type { ApplyResult, BackendCallOptions, BackendCapabilities, DnsBackend } from '../types.ts';
-import { changeToRRs } from './messages.ts';
+import { changeToRRs, servedProbe } from './messages.ts';
 import { errorForRcode, errorForTransport } from './rcodes.ts';
 import { mapLimit } from '../../util/concurrency.ts';
 
@@ -21,6 +21,8 @@ import { mapLimit } from '../../util/concurrency.ts';
 const MAX_MESSAGE = 65_535;
 /** Room kept for the TSIG RR (name, algorithm, 64-octet MAC and fixed fields). */
 const TSIG_RESERVE = 512;
+/** Pause between looks while a signing primary catches up with an update. */
+const SERVED_POLL_MS = 10;
 
 export interface Rfc2136Options {
   name: string;
@@ -106,6 +108,7 @@ export class Rfc2136Backend implements DnsBackend {
       // Cancelled between messages: the messages already sent stand; the rest are not sent.
       opts?.signal?.throwIfAborted();
       const error = await this.#send(z, chunk.prerequisites, chunk.updates, opts?.signal);
+      if (!error) await this.#awaitServed(chunk.changes[chunk.changes.length - 1]!, opts?.signal);
       result.chunks.push(error ? { names, records, error } : { names, records });
       // Credentials, policy and reachability fail the same way for every chunk: stop early.
       if (error && error.kind !== 'PRECONDITION') fatal = error;
@@ -114,6 +117,41 @@ export class Rfc2136Backend implements DnsBackend {
   }
 
   async close(): Promise<void> {}
+
+  /**
+   * A signing primary (BIND with `inline-signing yes`) answers an UPDATE when the unsigned zone
+   * has it, and serves it only once the signed copy has caught up, some milliseconds later. So
+   * that a read right after `apply` sees what was written, wait until the last change of the
+   * message is served: the signer applies one update at once. An unsigned zone serves it at the
+   * first look. Gives up quietly after `timeoutMs` or on a failed query: the read-back then
+   * reports the difference.
+   */
+  async #awaitServed(change: NameChange, signal: AbortSignal | undefined): Promise<void> {
+    const probe = servedProbe(change);
+    if (!probe) return;
+    const deadline = performance.now() + this.#opts.timeoutMs;
+    for (;;) {
+      let answers: RecordAnswer[];
+      try {
+        answers = await this.#query(probe.qname, probe.type, signal);
+      } catch {
+        signal?.throwIfAborted();
+        return;
+      }
+      const here = answers.filter((a) => a.type === probe.type && normalizeName(a.name) === probe.qname);
+      const served =
+        probe.type === 'TXT'
+          ? here.map((a) => joinTxt(a.data)).sort()
+          : normalizeAddresses(here.map((a) => String(a.data)));
+      const same =
+        probe.type === 'TXT'
+          ? served.join('\n') === probe.values.join('\n')
+          : sameAddresses(served, probe.values);
+      if (same || performance.now() > deadline) return;
+      await new Promise((resolve) => setTimeout(resolve, SERVED_POLL_MS));
+      signal?.throwIfAborted();
+    }
+  }
 
   async #send(
     zone: string,

@@ -40,3 +40,26 @@ export function changeToRRs(change: NameChange): { prerequisites: UpdateRR[]; up
   }
   return { prerequisites, updates };
 }
+
+/** One RRset that shows whether a primary serves a change yet, and what it must hold then. */
+export interface ServedProbe {
+  qname: string;
+  type: AddressType | 'TXT';
+  /** Sorted canonical addresses, or the marker's one string; empty: the RRset must be gone. */
+  values: string[];
+}
+
+/**
+ * The RRset to look at after `change` was applied: its first address RRset, else its marker.
+ * Pure. Undefined when the change writes nothing that a query could tell apart.
+ */
+export function servedProbe(change: NameChange): ServedProbe | undefined {
+  for (const type of ['A', 'AAAA'] as AddressType[]) {
+    if (type in change.set) return { qname: change.name, type, values: change.set[type]?.addresses ?? [] };
+  }
+  if (change.marker === 'create' || change.marker === 'replace') {
+    return { qname: change.markerName, type: 'TXT', values: [change.markerValue] };
+  }
+  if (change.marker === 'delete') return { qname: change.markerName, type: 'TXT', values: [] };
+  return undefined;
+}

@@ -67,7 +67,14 @@ describe('loadConfig', () => {
     expect(config).toEqual(defaultConfig());
     expect(config).toEqual({
       ownerId: 'apexalias',
-      resolver: { servers: [], timeoutMs: 2000, attempts: 3, cacheMaxEntries: 100000 },
+      resolver: {
+        servers: [],
+        timeoutMs: 2000,
+        attempts: 3,
+        cacheMaxEntries: 100000,
+        dnssec: 'off',
+        trustedValidators: [],
+      },
       refresh: { minSeconds: 30, maxSeconds: 86400, jitter: 0.1 },
       backends: [{ name: 'local', type: 'zonefile', zones: ['*'], directory: './zones', nameservers: [] }],
     });
@@ -235,6 +242,18 @@ describe('validateConfig', () => {
       'resolver.servers[0]: must be an IP address',
     ],
     [{ backends: [rfc], resolver: { attempts: 0 } }, 'resolver.attempts: must be ≥ 1'],
+    [
+      { backends: [rfc], resolver: { dnssec: 'strict' } },
+      'resolver.dnssec: unsupported value "strict": must be one of "off", "prefer", "require"',
+    ],
+    [
+      { backends: [rfc], resolver: { trustedValidators: ['10.0.0.53:53'] } },
+      'resolver.trustedValidators[0]: must be an IP address, without a port',
+    ],
+    [
+      { backends: [rfc], resolver: { dnssec: 'require', servers: ['127.0.0.1:5353', '10.0.0.53'] } },
+      'resolver.servers: 10.0.0.53 is neither loopback nor in resolver.trustedValidators',
+    ],
     [{ backends: [rfc], resolver: { timeoutMs: 'fast' } }, 'resolver.timeoutMs: must be an integer'],
     [
       { backends: [rfc], refresh: { minSeconds: 600, maxSeconds: 60 } },
@@ -328,5 +347,27 @@ describe('validateConfig', () => {
 
   it('accepts the documented example as parsed YAML', () => {
     expect(problemsOf(parse(FULL))).toEqual([]);
+  });
+});
+
+describe('resolver.dnssec', () => {
+  it('is off by default, and require accepts loopback and trusted validators only', () => {
+    const ok = (resolver: unknown): Config => {
+      const result = validateConfig({ backends: [rfc], resolver });
+      if (!result.ok) throw new Error(result.problems.join('; '));
+      return result.value;
+    };
+    expect(ok({}).resolver).toMatchObject({ dnssec: 'off', trustedValidators: [] });
+    expect(ok({ dnssec: 'prefer', servers: ['192.0.2.53'] }).resolver.dnssec).toBe('prefer');
+    expect(ok({ dnssec: 'require', servers: ['127.0.0.53', '[::1]:5353'] }).resolver.dnssec).toBe('require');
+    expect(
+      ok({
+        dnssec: 'require',
+        servers: ['10.0.0.53:53', '[fd00::53]:53'],
+        trustedValidators: ['10.0.0.53', 'fd00::53'],
+      }).resolver.trustedValidators,
+    ).toEqual(['10.0.0.53', 'fd00::53']);
+    // An empty list means /etc/resolv.conf, which only the resolver sees when it starts.
+    expect(ok({ dnssec: 'require' }).resolver.servers).toEqual([]);
   });
 });

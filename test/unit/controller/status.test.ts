@@ -9,6 +9,7 @@ import {
   setConditions,
 } from '../../../src/controller/status.ts';
 import type { AliasOutcome } from '../../../src/engine/types.ts';
+import { resolveFailureCode } from '../../../src/engine/types.ts';
 import type { NameserverVerdict } from '../../../src/drift/nameservers.ts';
 
 const base = (over: Partial<AliasOutcome> = {}): AliasOutcome => ({
@@ -201,4 +202,28 @@ describe('nameservers that do not answer (behaviour rule 13)', () => {
       InSync: 'False/NameserverDrift',
     });
   });
+});
+
+describe('DNSSEC lookup failures (behaviour rule 5)', () => {
+  it.each([
+    ['dnssec-unvalidated', 'DnssecUnvalidated'],
+    ['dnssec-bogus', 'DnssecBogus'],
+  ] as const)(
+    'a %s lookup is Resolved False with reason %s, and the alias is not Ready',
+    (reason, condition) => {
+      const o = base({ verdict: { kind: 'noop' } });
+      o.desired!.problems.push({ type: 'A', reason, message: `A: ${reason}` });
+      o.failure = {
+        stage: 'resolve',
+        code: resolveFailureCode(reason),
+        message: `A: ${reason}`,
+        retryable: true,
+      };
+      expect(byType(outcomeConditions(o, undefined))).toMatchObject({
+        Ready: `False/${condition}`,
+        Resolved: `False/${condition}`,
+      });
+      expect(o.failure.code).toBe(`ERR_RESOLVE_${reason.toUpperCase().replace('-', '_')}`);
+    },
+  );
 });

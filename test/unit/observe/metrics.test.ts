@@ -3,6 +3,7 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import {
   createMetrics,
+  DNSSEC_RESULTS,
   METRIC_PREFIX,
   RECONCILE_RESULTS,
   RESOLVE_ERROR_REASONS,
@@ -15,6 +16,7 @@ const EXPECTED: Record<string, 'counter' | 'gauge' | 'histogram'> = {
   apexalias_reconcile_duration_seconds: 'histogram',
   apexalias_resolve_duration_seconds: 'histogram',
   apexalias_resolve_errors_total: 'counter',
+  apexalias_dnssec_validations_total: 'counter',
   apexalias_resolver_cache_hits_total: 'counter',
   apexalias_resolver_cache_misses_total: 'counter',
   apexalias_resolver_queries_total: 'counter',
@@ -125,6 +127,33 @@ describe('createMetrics', () => {
     };
     const fromPackage = createMetrics(new Registry(), { defaultMetrics: false });
     expect(await value(fromPackage, 'apexalias_build_info', { version: pkg.version })).toBe(1);
+  });
+
+  it('counts the DNSSEC state of a lookup by result, and nothing for dnssec: off or other failures', async () => {
+    const m = bare();
+    for (const result of DNSSEC_RESULTS) {
+      expect(await value(m, 'apexalias_dnssec_validations_total', { result })).toBe(0);
+    }
+    const chain = ['www.signed.test'];
+    m.countDnssecValidation({ kind: 'addresses', addresses: ['192.0.2.1'], ttl: 60, chain, validated: true });
+    m.countDnssecValidation({ kind: 'missing', reason: 'nxdomain', ttl: 60, chain, validated: true });
+    m.countDnssecValidation({
+      kind: 'addresses',
+      addresses: ['192.0.2.1'],
+      ttl: 60,
+      chain,
+      validated: false,
+    });
+    m.countDnssecValidation({ kind: 'failed', reason: 'dnssec-unvalidated', message: '', chain });
+    m.countDnssecValidation({ kind: 'failed', reason: 'dnssec-bogus', message: '', chain });
+    m.countDnssecValidation({ kind: 'addresses', addresses: ['192.0.2.1'], ttl: 60, chain });
+    m.countDnssecValidation({ kind: 'failed', reason: 'timeout', message: '', chain });
+    expect(await value(m, 'apexalias_dnssec_validations_total', { result: 'validated' })).toBe(2);
+    expect(await value(m, 'apexalias_dnssec_validations_total', { result: 'unvalidated' })).toBe(2);
+    expect(await value(m, 'apexalias_dnssec_validations_total', { result: 'bogus' })).toBe(1);
+    expect(await samples(m, 'apexalias_dnssec_validations_total')).toHaveLength(DNSSEC_RESULTS.length);
+    m.countResolveError('dnssec-bogus');
+    expect(await value(m, 'apexalias_resolve_errors_total', { reason: 'dnssec_bogus' })).toBe(1);
   });
 
   it("maps the resolver's reasons onto the fixed label set", async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { packChunks } from '../../../src/backends/rfc2136/backend.ts';
-import { changeToRRs } from '../../../src/backends/rfc2136/messages.ts';
+import { changeToRRs, servedProbe } from '../../../src/backends/rfc2136/messages.ts';
 import { encodeUpdate } from '../../../src/dns/update.ts';
 import type { NameChange } from '../../../src/plan/types.ts';
 import { claimChange, rrset, updateChange } from '../../harness/changes.ts';
@@ -74,5 +74,28 @@ describe('rfc2136 message packing', () => {
       rdata: [value(1)],
     });
     expect(updates.map((u) => `${u.class} ${u.type}`)).toEqual(['ANY A', 'IN A']);
+  });
+});
+
+describe('servedProbe: what shows that a signing primary serves a change', () => {
+  it('looks at the first address RRset written or deleted, else at the marker', () => {
+    expect(servedProbe(claim(1))).toEqual({ qname: `alias-1.${ZONE}`, type: 'A', values: ['192.0.2.1'] });
+    expect(servedProbe({ ...update(2), set: { AAAA: null } })).toEqual({
+      qname: `alias-2.${ZONE}`,
+      type: 'AAAA',
+      values: [],
+    });
+    const markerOnly = { ...update(3), set: {} };
+    expect(servedProbe({ ...markerOnly, marker: 'replace' })).toEqual({
+      qname: `_apexalias.alias-3.${ZONE}`,
+      type: 'TXT',
+      values: [value(3)],
+    });
+    expect(servedProbe({ ...markerOnly, marker: 'delete' })).toEqual({
+      qname: `_apexalias.alias-3.${ZONE}`,
+      type: 'TXT',
+      values: [],
+    });
+    expect(servedProbe({ ...markerOnly, marker: 'keep' })).toBeUndefined();
   });
 });
