@@ -138,7 +138,14 @@ describe('the image', () => {
     // The app: exactly what the Dockerfile copies, nothing of the tests, benchmarks or docs.
     const top = new Set(paths.filter((p) => p.startsWith('app/')).map((p) => p.split('/')[1]!));
     top.delete('');
-    expect([...top].sort()).toEqual(['bin', 'build-info.json', 'crds', 'node_modules', 'package.json', 'src']);
+    expect([...top].sort()).toEqual([
+      'bin',
+      'build-info.json',
+      'crds',
+      'node_modules',
+      'package.json',
+      'src',
+    ]);
     const source = (await fs.readdir(path.join(REPO_ROOT, 'src'), { recursive: true }))
       .filter((f) => f.endsWith('.ts'))
       .map((f) => `app/src/${f}`)
