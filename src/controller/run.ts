@@ -1,5 +1,4 @@
 import { hostname } from 'node:os';
-import { KubeConfig } from '@kubernetes/client-node';
 import { BatchingBackend } from '../backends/batching.ts';
 import { InstrumentedBackend } from '../backends/instrumented.ts';
 import type { DnsBackend } from '../backends/types.ts';
@@ -10,7 +9,7 @@ import { startObservabilityServer } from '../observe/http.ts';
 import type { ObservabilityServer } from '../observe/http.ts';
 import { createMetrics } from '../observe/metrics.ts';
 import { ApexAliasSource } from '../sources/kubernetes.ts';
-import { ApexAliasClient, apiErrorMessage } from '../sources/kube-client.ts';
+import { ApexAliasClient, PooledKubeConfig, apiErrorMessage } from '../sources/kube-client.ts';
 import { LeaderElector } from './leader.ts';
 import { ValidationError } from '../errors.ts';
 import { NameserverVerifier } from '../drift/nameservers.ts';
@@ -58,7 +57,7 @@ export async function runController(opts: ControllerOptions, logger: Logger): Pr
     metrics.countDnssecValidation(result);
   });
   const records = new RecordCounts(metrics);
-  const kc = new KubeConfig();
+  const kc = new PooledKubeConfig();
   try {
     if (opts.kubeconfig) kc.loadFromFile(opts.kubeconfig);
     else kc.loadFromDefault();

@@ -1,16 +1,62 @@
 import {
   CustomObjectsApi,
   EventsV1Api,
+  KubeConfig,
   PatchStrategy,
   V1MicroTime,
   setHeaderOptions,
 } from '@kubernetes/client-node';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { RequestContext } from '@kubernetes/client-node';
+import type { AgentOptions, RequestOptions } from 'node:https';
+import { Agent, buildConnector } from 'undici';
+import type { Dispatcher } from 'undici';
 import { randomBytes } from 'node:crypto';
 import { GROUP, KIND, PLURAL, VERSION } from '../api/schema.ts';
 import type { ApexAlias, ApexAliasStatus } from '../api/schema.ts';
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+/**
+ * A KubeConfig whose API requests share one bounded pool of keep-alive connections. client-node
+ * 2.0 builds a new undici Agent, and so a new TLS connection, for every request: a controller
+ * writing thousands of statuses held hundreds of connections open and spent its CPU on TLS
+ * handshakes. Watches, LISTs, PATCHes and the Lease all go through the pool.
+ */
+export class PooledKubeConfig extends KubeConfig {
+  readonly #connections: number;
+  #pool: Promise<Dispatcher | undefined> | undefined;
+  /** Connections opened so far (for tests and metrics). */
+  connectionsOpened = 0;
+
+  /** `connections`: the most connections to the API server at once (watches hold one each). */
+  constructor(connections = 16) {
+    super();
+    this.#connections = connections;
+  }
+
+  override async applySecurityAuthentication(context: RequestContext): Promise<void> {
+    await super.applySecurityAuthentication(context);
+    const pool = await (this.#pool ??= this.#createPool());
+    if (pool) context.setDispatcher(pool);
+  }
+
+  /** The pool for the current cluster and user, with client-node's own TLS options. */
+  async #createPool(): Promise<Dispatcher | undefined> {
+    const tls: RequestOptions = {};
+    await this.applyToHTTPSOptions(tls);
+    const options = this.createDispatcherOptions(this.getCurrentCluster(), tls as AgentOptions);
+    // Proxies and plain HTTP keep client-node's own dispatcher.
+    if (options.type !== 'agent') return undefined;
+    const connect = buildConnector(options.connect as buildConnector.BuildOptions);
+    return new Agent({
+      connections: this.#connections,
+      connect: (opts, callback) => {
+        this.connectionsOpened++;
+        connect(opts, callback);
+      },
+    });
+  }
+}
 
 /** A short, readable message for a failed API call: the Status message, not headers and all. */
 export function apiErrorMessage(err: unknown): string {
