@@ -162,7 +162,11 @@ export async function startBind(options: StartBindOptions): Promise<BindServer> 
         name: `named (port ${port})`,
         timeoutMs: options.timeoutMs ?? 15_000,
         failOn: ADDRESS_IN_USE,
-        ready: async () => {
+        ready: async (output) => {
+          // Only once named says it runs has it logged every failed bind: a second instance on a
+          // taken port still shares the UDP socket (SO_REUSEADDR), and only its TCP bind fails,
+          // so an answer on the port may come from the other server.
+          if (!/ running$/m.test(output)) return false;
           for (const zone of waitZones) if (!(await answersSoa(endpoint, zone))) return false;
           // Inline signing runs after the load: ready once the signed DNSKEY RRset is served.
           for (const zone of options.signedZones ?? []) {
