@@ -186,7 +186,7 @@ export const ApexAliasSpecSchema = Type.Object(
 export const ConditionSchema = Type.Object(
   {
     type: Type.String({
-      description: 'Type of condition: Ready, Resolved, Synced or InSync.',
+      description: 'Type of condition: Ready, Resolved, Synced, InSync or Deleting.',
       maxLength: 316,
       pattern:
         '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$',
@@ -238,7 +238,8 @@ export const ApexAliasStatusSchema = Type.Object(
         description:
           'Ready: records are published and match the spec. Resolved: the last lookup of the ' +
           'target succeeded. Synced: the last write to the backend succeeded. InSync: the zone ' +
-          'serves what the controller last wrote.',
+          'serves what the controller last wrote. Deleting (only while the object is being ' +
+          'deleted and its records cannot be removed yet): why the finalizer still holds it.',
         'x-kubernetes-list-type': 'map',
         'x-kubernetes-list-map-keys': ['type'],
       }),

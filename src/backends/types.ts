@@ -10,8 +10,6 @@ export interface ApplyResult {
     names: string[];
     records: number;
     error?: BackendError;
-    /** Names in the atomic write when it carried others' names too (see BatchingBackend). */
-    batchSize?: number;
   }>;
 }
 

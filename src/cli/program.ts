@@ -237,7 +237,7 @@ after the command.`,
     )
     .option('-n, --namespace <namespace>', 'watch only this namespace (default: all namespaces)')
     .option('-l, --selector <labels>', 'watch only ApexAliases matching this label selector')
-    .option('--concurrency <n>', 'reconciles running at once', int, 64)
+    .option('--concurrency <n>', 'reconcile passes running at once (each over up to --batch-size aliases)', int, 2)
     .option('--bind-address <ip>', 'address of the probe and metrics servers', '0.0.0.0')
     .option('--health-port <port>', 'port of /healthz and /readyz (and /metrics)', int, 8081)
     .option('--metrics-port <port>', 'port of /metrics (may equal --health-port)', int, 8080)
@@ -253,10 +253,11 @@ after the command.`,
     .option('--retry-period <s>', 'how often to try to acquire or renew', int, 2)
     .option(
       '--batch-window <ms>',
-      'gather concurrent writes to one zone for this long into one UPDATE',
+      'wait this long for more aliases to come due before a reconcile pass starts',
       int,
       20,
-    );
+    )
+    .option('--batch-size <n>', 'the most aliases one reconcile pass takes', int, 2000);
   controller
     .addHelpText(
       'after',
@@ -292,6 +293,7 @@ Exit codes: 0 after SIGTERM/SIGINT, 1 when the leader Lease was lost, 2 invalid 
             renewDeadlineSeconds: opts.renewDeadline as number,
             retryPeriodSeconds: opts.retryPeriod as number,
             batchWindowMs: opts.batchWindow as number,
+            batchSize: opts.batchSize as number,
           },
           logger,
         ),

@@ -1,29 +1,30 @@
 import { FINALIZER } from '../api/schema.ts';
-import { aliasKey, keyOf, ownerName } from '../api/names.ts';
-import type { ApexAlias, ApexAliasStatus } from '../api/schema.ts';
+import { aliasKey, keyOf, ownerName, splitKey } from '../api/names.ts';
+import type { ApexAlias, ApexAliasSpec, ApexAliasStatus } from '../api/schema.ts';
 import { validateApexAlias } from '../api/validate.ts';
 import type { Config } from '../config/schema.ts';
 import { zoneAllowed } from '../config/select.ts';
 import { normalizeName } from '../dns/names.ts';
 import { syncAliases } from '../engine/sync.ts';
-import type { AliasOutcome, BackendLookup } from '../engine/types.ts';
-import type { DnsBackend } from '../backends/types.ts';
+import { publishedAfter } from '../engine/published.ts';
+import type { AliasInput, AliasOutcome, BackendLookup, SyncDeps } from '../engine/types.ts';
 import type { Logger } from '../observe/logger.ts';
 import { aliasLogger } from '../observe/logger.ts';
-import { planDeletion } from '../plan/delete.ts';
 import { describeReasons } from '../plan/change.ts';
 import { ClaimIndex } from '../plan/claims.ts';
 import type { Claim } from '../plan/claims.ts';
+import type { AddressRRset, AddressType } from '../plan/types.ts';
 import type { Resolver } from '../resolve/resolver.ts';
 import type { ApexAliasWriter } from '../sources/kube-client.ts';
-import { httpStatus } from '../sources/kube-client.ts';
+import { ApiWriter } from './api-writer.ts';
 import {
   addressesSummary,
   blockedConditions,
+  deletingConditions,
   lastKnownGood,
   inSyncCondition,
   outcomeConditions,
-  publishedRRsets,
+  reasonOf,
   semanticStatus,
   setConditions,
 } from './status.ts';
@@ -31,7 +32,7 @@ import type { ConditionInput } from './status.ts';
 import { EventRecorder } from './events.ts';
 import type { RepairLimiter } from '../drift/zone.ts';
 import type { NameserverVerifier } from '../drift/nameservers.ts';
-import type { ReconcileResult } from './workqueue.ts';
+import type { Clock, ReconcileResult } from './workqueue.ts';
 import { TerminalError } from './workqueue.ts';
 
 export interface ReconcilerDeps {
@@ -49,36 +50,87 @@ export interface ReconcilerDeps {
   nameservers?: (backend: string) => NameserverVerifier | undefined;
   /** Verify the secondaries this soon after a write. */
   verifyAfterWriteMs?: number;
-  /** Asks for another reconcile of a key (the target index uses it). */
+  /** Asks for another reconcile of a key (the target and claim indexes use it). */
   enqueue(key: string): void;
   /** Cancels DNS work in flight when the lease is lost or the controller stops. */
   signal?: AbortSignal;
+  /** Writes in flight to the API server at once (finalizers and statuses). Default 16. */
+  apiConcurrency?: number;
   /** Called after every reconcile with its outcome, for metrics. */
   observe?(key: string, outcome: AliasOutcome | undefined, ready: boolean): void;
+  /** Called with each API write's outcome, for metrics. */
+  onApiWrite?(kind: 'status' | 'finalizer', ok: boolean): void;
+  /** Timers for API write retries; the process's by default. */
+  timers?: Pick<Clock, 'setTimeout' | 'clearTimeout'>;
+}
+
+/** The result of one key in a batch: what the work queue does next with it. */
+export type KeyResult = (ReconcileResult & { failed?: boolean }) | Error;
+
+/** What this process published for an alias, kept until its status says the same. */
+interface Published {
+  /** The alias's spec when it was written, to clean up after an alias that vanished. */
+  spec: ApexAliasSpec;
+  rrsets: Partial<Record<AddressType, AddressRRset>>;
 }
 
 const isoNow = (now: number): string => new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /**
- * Reconciles one ApexAlias key: level-triggered and idempotent, like a controller-runtime
- * Reconciler. It reads the object from the informer cache, handles deletion (finalizer),
- * tenancy and conflicts, runs the shared engine for the DNS work, writes status only when it
- * changed, records Events, and returns when to look again. It throws only for failures that
- * deserve the workqueue's per-key backoff (API errors); DNS failures are scheduled by TTL/backoff.
+ * Reconciles ApexAlias keys in batches: level-triggered and idempotent, like a controller-runtime
+ * Reconciler, but one pass of the engine serves every key of the batch, so that 10,000 aliases
+ * in one zone cost a few reads and UPDATEs rather than 10,000 of each. For each key it reads the
+ * object from the informer cache and settles deletion (finalizer), tenancy and conflicts; the
+ * engine does the DNS work; the API writes (finalizer, status) and Events go to their own
+ * writers off the DNS path, so a slow API server never holds back DNS. DNS failures are
+ * scheduled by the engine's TTL and backoff; a key fails in the work queue only when retrying
+ * it soon can help.
  */
 export class Reconciler {
   readonly #deps: ReconcilerDeps;
   readonly #events: EventRecorder;
+  readonly #writer: ApiWriter;
   /** target → keys of the aliases that follow it. */
   readonly #byTarget = new Map<string, Set<string>>();
   readonly #targetOf = new Map<string, string>();
   readonly #failures = new Map<string, number>();
   /** Behaviour rule 10 across every alias in the cache, kept up to date by {@link noteChanged}. */
   readonly #claims = new ClaimIndex();
+  /**
+   * What this process last wrote or found in place per alias: the source of truth for the
+   * last-known-good records and for zone drift while the status lags behind (the API server is
+   * slow or down), and what to clean up when an alias vanishes without its finalizer.
+   */
+  readonly #published = new Map<string, Published>();
 
   constructor(deps: ReconcilerDeps) {
     this.#deps = deps;
     this.#events = new EventRecorder(deps.client, deps.logger, deps.now);
+    this.#writer = new ApiWriter({
+      client: deps.client,
+      source: deps.source,
+      logger: deps.logger,
+      now: deps.now,
+      random: deps.random,
+      concurrency: deps.apiConcurrency,
+      onWrite: deps.onApiWrite,
+      timers: deps.timers,
+    });
+  }
+
+  /** API writes not landed yet (statuses and finalizers), for metrics and tests. */
+  get apiBacklog(): number {
+    return this.#writer.backlog;
+  }
+
+  /** Resolves once every queued API write has landed (or been dropped). */
+  flushApiWrites(): Promise<void> {
+    return this.#writer.flush();
+  }
+
+  /** Stops the API writer (on a lost lease or shutdown). */
+  stop(): void {
+    this.#writer.stop();
   }
 
   /**
@@ -110,160 +162,210 @@ export class Reconciler {
     }
   }
 
+  /** One key on its own: {@link reconcileBatch} of one. */
   async reconcile(key: string): Promise<ReconcileResult & { failed?: boolean }> {
-    const { source, logger } = this.#deps;
-    let alias = source.get(key);
-    if (!alias) {
-      this.#forget(key);
-      this.#deps.observe?.(key, undefined, false);
-      return {};
-    }
-    const checked = validateApexAlias(alias);
-    if (!checked.ok && alias.metadata.deletionTimestamp) {
-      // Nothing can have been written under a spec this invalid: let the object go.
-      await this.#release(alias);
-      this.#forget(key);
-      return {};
-    }
-    if (!checked.ok) {
-      await this.#writeStatus(alias, blockedConditions('InvalidSpec', checked.problems.join('; ')), {});
-      throw new TerminalError(`${key}: invalid spec: ${checked.problems.join('; ')}`);
-    }
-    alias = { ...alias, spec: checked.value.spec };
-    const spec = alias.spec;
-    const log = aliasLogger(logger, {
-      namespace: alias.metadata.namespace ?? 'default',
-      name: alias.metadata.name,
-      zone: spec.zone,
-      target: spec.target,
-    });
+    const result = (await this.reconcileBatch([key])).get(key) ?? {};
+    if (result instanceof Error) throw result;
+    return result;
+  }
 
-    if (alias.metadata.deletionTimestamp) return this.#finalize(key, alias, log);
-    if (!(alias.metadata.finalizers ?? []).includes(FINALIZER)) {
-      // The finalizer goes on before the first record is written, so no record can be orphaned.
-      alias = await this.#deps.client.setFinalizers(alias, [...(alias.metadata.finalizers ?? []), FINALIZER]);
+  /** Reconciles `keys` in one pass of the engine; says per key what the work queue does next. */
+  async reconcileBatch(keys: string[]): Promise<Map<string, KeyResult>> {
+    const results = new Map<string, KeyResult>();
+    const work = new Map<string, { alias: ApexAlias | undefined; input: AliasInput }>();
+    for (const key of keys) {
+      const item = this.#prepare(key, results);
+      if (item) work.set(key, item);
     }
-    this.#index(key, spec.target);
+    if (work.size === 0) return results;
+    let outcomes: AliasOutcome[];
+    try {
+      ({ outcomes } = await syncAliases(
+        [...work.values()].map((w) => w.input),
+        this.#syncDeps(),
+      ));
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      for (const key of work.keys()) results.set(key, error);
+      return results;
+    }
+    for (const o of outcomes) {
+      const { alias, input } = work.get(o.key)!;
+      results.set(o.key, input.deleting ? this.#afterDeletion(o.key, alias, o) : this.#afterSync(alias!, o));
+    }
+    return results;
+  }
 
-    const zone = normalizeName(spec.zone);
-    const namespace = alias.metadata.namespace ?? 'default';
-    if (!zoneAllowed(this.#deps.config, namespace, zone)) {
-      const message = `namespace ${namespace} may not manage zone ${zone}; ask the operator to add it to the controller's allow list`;
-      await this.#blocked(alias, 'ZoneNotAllowed', message, log);
-      return {};
-    }
-    const claim = this.#claims.verdict(key) ?? { name: ownerName(spec), winner: key, losers: [] };
-    if (claim.winner !== key) {
-      const message = `${claim.name} is claimed by the older ApexAlias ${claim.winner}`;
-      await this.#blocked(alias, 'Conflict', message, log);
-      return {};
-    }
-
-    const previous = alias.status;
-    const { outcomes } = await syncAliases(
-      [
-        {
-          namespace,
-          name: alias.metadata.name,
-          spec,
-          createdAt: alias.metadata.creationTimestamp,
-          lastKnownGood: lastKnownGood(previous),
-          supersedes: claim.losers,
-        },
-      ],
-      {
-        resolver: this.#deps.resolver,
-        backendFor: this.#deps.backendFor,
-        ownerId: this.#deps.config.ownerId,
-        repairs: this.#deps.repairs,
-        nameservers: this.#deps.nameservers,
-        verifyAfterWriteMs: this.#deps.verifyAfterWriteMs,
-        refresh: this.#deps.config.refresh,
-        logger,
-        now: this.#deps.now,
-        random: this.#deps.random,
-        dryRun: false,
-        failures: this.#failures,
-        signal: this.#deps.signal,
-      },
-    );
-    const outcome = outcomes[0]!;
-    this.#announceTargetChange(key, spec.target, outcome, previous);
-    const ready = await this.#report(alias, outcome, log);
-    this.#deps.observe?.(key, outcome, ready);
+  #syncDeps(): SyncDeps {
+    const d = this.#deps;
     return {
-      requeueAfterMs: Math.max(0, outcome.refreshAt - this.#deps.now()),
-      failed: outcome.failure !== undefined,
+      resolver: d.resolver,
+      backendFor: d.backendFor,
+      ownerId: d.config.ownerId,
+      repairs: d.repairs,
+      nameservers: d.nameservers,
+      verifyAfterWriteMs: d.verifyAfterWriteMs,
+      refresh: d.config.refresh,
+      logger: d.logger,
+      now: d.now,
+      random: d.random,
+      dryRun: false,
+      failures: this.#failures,
+      signal: d.signal,
     };
   }
 
-  /** Behaviour rule 11: remove what we own (unless Retain), then release the finalizer. */
-  async #finalize(key: string, alias: ApexAlias, log: Logger): Promise<ReconcileResult> {
-    const finalizers = alias.metadata.finalizers ?? [];
-    if (!finalizers.includes(FINALIZER)) return {};
-    const spec = alias.spec;
-    const zone = normalizeName(spec.zone);
-    const namespace = alias.metadata.namespace ?? 'default';
-    let backend: DnsBackend | undefined;
-    try {
-      backend = this.#deps.backendFor(zone, spec.backend);
-    } catch (err) {
-      // No backend serves the zone (any more): there is nothing we could have written there.
-      log.warn('no backend for the zone; releasing without DNS cleanup', { error: (err as Error).message });
+  /**
+   * Settles what can be settled without DNS (a vanished or invalid object, tenancy, conflicts,
+   * deletion that needs no DNS work) into `results`, and returns the engine input otherwise.
+   */
+  #prepare(
+    key: string,
+    results: Map<string, KeyResult>,
+  ): { alias: ApexAlias | undefined; input: AliasInput } | undefined {
+    const alias = this.#deps.source.get(key);
+    if (!alias) {
+      // Gone without our finalizer running (removed by force, or never added): clean up what this
+      // process knows it wrote; the ownership sweep covers what an earlier process wrote.
+      const published = this.#published.get(key);
+      if (published && published.spec.deletionPolicy === 'Delete')
+        return { alias, input: { ...this.#inputOf(key, published.spec), deleting: true } };
+      this.#forget(key);
+      this.#deps.observe?.(key, undefined, false);
+      results.set(key, {});
+      return undefined;
     }
-    if (backend && spec.deletionPolicy === 'Delete' && zoneAllowed(this.#deps.config, namespace, zone)) {
-      const fqdn = ownerName(spec);
-      const current = (await backend.read(zone, [fqdn], { signal: this.#deps.signal })).get(fqdn) ?? {
-        name: fqdn,
-      };
-      const verdict = planDeletion(fqdn, current, {
-        ownerId: this.#deps.config.ownerId,
-        resource: key,
-        adopt: false,
-      });
-      if (verdict.kind === 'change') {
-        const result = await backend.apply(zone, [verdict.change], { signal: this.#deps.signal });
-        const error = result.chunks.find((c) => c.error)?.error;
-        if (error) {
-          this.#events.record(alias, 'Warning', 'DeleteFailed', 'Delete', error.message);
-          throw error; // keep the finalizer; the workqueue retries with backoff
-        }
-        log.info('records deleted', { changes: verdict.reasons.map((r) => r.text) });
-        this.#events.record(alias, 'Normal', 'RecordsDeleted', 'Delete', describeReasons(verdict.reasons));
+    const checked = validateApexAlias(alias);
+    const deleting = alias.metadata.deletionTimestamp !== undefined;
+    if (!checked.ok) {
+      if (deleting) {
+        // Nothing can have been written under a spec this invalid: let the object go.
+        void this.#writer.finalizer(alias, 'remove');
+        this.#forget(key);
+        results.set(key, {});
+      } else {
+        this.#status(alias, blockedConditions('InvalidSpec', checked.problems.join('; ')), {});
+        results.set(key, new TerminalError(`${key}: invalid spec: ${checked.problems.join('; ')}`));
       }
+      return undefined;
     }
-    await this.#release(alias);
-    this.#forget(key);
-    // The name is free now: an alias that lost it to this one may take it.
-    for (const other of this.#claims.claimants(ownerName(spec))) this.#deps.enqueue(other);
+    const valid = { ...alias, spec: checked.value.spec };
+    const spec = valid.spec;
+    const namespace = alias.metadata.namespace ?? 'default';
+    const zone = normalizeName(spec.zone);
+    const log = this.#log(valid);
+
+    if (deleting) {
+      const ours = (alias.metadata.finalizers ?? []).includes(FINALIZER);
+      let served = true;
+      try {
+        this.#deps.backendFor(zone, spec.backend);
+      } catch (err) {
+        // No backend serves the zone (any more): there is nothing we could have written there.
+        served = false;
+        log.warn('no backend for the zone; releasing without DNS cleanup', { error: (err as Error).message });
+      }
+      if (served && spec.deletionPolicy === 'Delete' && zoneAllowed(this.#deps.config, namespace, zone))
+        return { alias: valid, input: { ...this.#inputOf(key, spec), deleting: true } };
+      if (ours) void this.#writer.finalizer(alias, 'remove');
+      this.#released(key, spec);
+      results.set(key, {});
+      return undefined;
+    }
+
+    // The finalizer goes on after the DNS write is under way, never before it: DNS does not wait
+    // for the API server. Records of an alias deleted before its finalizer landed are removed
+    // by this process (it remembers what it wrote) or by the ownership sweep.
+    if (!(alias.metadata.finalizers ?? []).includes(FINALIZER)) void this.#writer.finalizer(alias, 'add');
+    this.#index(key, spec.target);
+    if (!zoneAllowed(this.#deps.config, namespace, zone)) {
+      const message = `namespace ${namespace} may not manage zone ${zone}; ask the operator to add it to the controller's allow list`;
+      this.#blocked(valid, 'ZoneNotAllowed', message, log);
+      results.set(key, {});
+      return undefined;
+    }
+    const claim = this.#claims.verdict(key) ?? { name: ownerName(spec), winner: key, losers: [] };
+    if (claim.winner !== key) {
+      this.#blocked(
+        valid,
+        'Conflict',
+        `${claim.name} is claimed by the older ApexAlias ${claim.winner}`,
+        log,
+      );
+      results.set(key, {});
+      return undefined;
+    }
+    return {
+      alias: valid,
+      input: {
+        ...this.#inputOf(key, spec),
+        createdAt: alias.metadata.creationTimestamp,
+        lastKnownGood: this.#published.get(key)?.rrsets ?? lastKnownGood(this.#previousStatus(valid)),
+        supersedes: claim.losers,
+      },
+    };
+  }
+
+  #inputOf(key: string, spec: ApexAliasSpec): AliasInput {
+    const { namespace, name } = splitKey(key);
+    return { namespace, name, spec };
+  }
+
+  /** Behaviour rule 11, after the engine removed what the alias owned (or found nothing of it). */
+  #afterDeletion(key: string, alias: ApexAlias | undefined, o: AliasOutcome): KeyResult {
+    const spec = o.input.spec;
+    if (o.failure) {
+      // The finalizer stays; say why the object cannot go yet, and retry with backoff.
+      const reason = reasonOf(o.failure.code);
+      if (alias) {
+        this.#events.record(alias, 'Warning', 'DeleteFailed', 'Delete', o.failure.message);
+        this.#status(alias, deletingConditions(reason, o.failure.message, this.#previousStatus(alias)), {});
+      }
+      return Object.assign(new Error(o.failure.message), { code: o.failure.code });
+    }
+    if (o.written && o.verdict?.kind === 'change') {
+      this.#log(alias ?? { metadata: splitKey(key), spec }).info('records deleted', {
+        changes: o.verdict.reasons.map((r) => r.text),
+      });
+      if (alias)
+        this.#events.record(alias, 'Normal', 'RecordsDeleted', 'Delete', describeReasons(o.verdict.reasons));
+    }
+    if (alias && (alias.metadata.finalizers ?? []).includes(FINALIZER))
+      void this.#writer.finalizer(alias, 'remove');
+    this.#released(key, spec);
     return {};
   }
 
-  /** Removes our finalizer, so the API server can delete the object. */
-  async #release(alias: ApexAlias): Promise<void> {
-    const finalizers = alias.metadata.finalizers ?? [];
-    if (!finalizers.includes(FINALIZER)) return;
-    try {
-      await this.#deps.client.setFinalizers(
-        alias,
-        finalizers.filter((f) => f !== FINALIZER),
-      );
-    } catch (err) {
-      if (httpStatus(err) !== 404) throw err;
-    }
+  /** The name is free now: forget the alias, and let one that lost the name to it take it. */
+  #released(key: string, spec: { zone: string; name?: string }): void {
+    this.#forget(key);
+    this.#deps.observe?.(key, undefined, false);
+    for (const other of this.#claims.claimants(ownerName(spec))) this.#deps.enqueue(other);
   }
 
-  async #blocked(alias: ApexAlias, reason: string, message: string, log: Logger): Promise<void> {
+  /** Status, Events and bookkeeping for one engine outcome. */
+  #afterSync(alias: ApexAlias, o: AliasOutcome): KeyResult {
+    const key = o.key;
+    const previous = this.#previousStatus(alias);
+    const before = this.#published.get(key)?.rrsets ?? lastKnownGood(previous);
+    this.#announceTargetChange(key, alias.spec.target, o, before);
+    const rrsets = publishedAfter(o, before);
+    this.#published.set(key, { spec: alias.spec, rrsets });
+    const ready = this.#report(alias, o, rrsets);
+    this.#deps.observe?.(key, o, ready);
+    return { requeueAfterMs: Math.max(0, o.refreshAt - this.#deps.now()), failed: o.failure !== undefined };
+  }
+
+  #blocked(alias: ApexAlias, reason: string, message: string, log: Logger): void {
     log.warn(message, { reason });
-    const changed = await this.#writeStatus(alias, blockedConditions(reason, message), {});
+    const changed = this.#status(alias, blockedConditions(reason, message), {});
     if (changed) this.#events.record(alias, 'Warning', reason, 'Reconcile', message);
     this.#deps.observe?.(keyOf(alias), undefined, false);
   }
 
   /** Status and Events for one engine outcome. Returns whether the alias is Ready. */
-  async #report(alias: ApexAlias, o: AliasOutcome, log: Logger): Promise<boolean> {
+  #report(alias: ApexAlias, o: AliasOutcome, rrsets: Partial<Record<AddressType, AddressRRset>>): boolean {
     const conditions = outcomeConditions(o, inSyncCondition(o));
-    const rrsets = publishedRRsets(o, alias.status);
     const now = isoNow(this.#deps.now());
     const extra: Partial<ApexAliasStatus> = {
       addresses: { ipv4: rrsets.A?.addresses ?? [], ipv6: rrsets.AAAA?.addresses ?? [] },
@@ -275,15 +377,19 @@ export class Reconciler {
     if (Number.isFinite(ttl)) extra.ttl = ttl;
     if (!(o.desired?.problems ?? []).length) extra.lastResolvedTime = now;
     if (o.written || o.verdict?.kind === 'noop') extra.lastSyncedTime = now;
-    await this.#writeStatus(alias, conditions, extra);
+    this.#status(alias, conditions, extra);
 
     const inSync = conditions.find((c) => c.type === 'InSync');
     if (o.written && o.verdict?.kind === 'change') {
       const repaired = o.drift?.action === 'repair';
-      const note =
-        (repaired ? 'the zone had been changed behind our back; restored: ' : '') +
-        describeReasons(o.verdict.reasons);
-      this.#events.record(alias, 'Normal', repaired ? 'DriftRepaired' : 'RecordsUpdated', 'Update', note);
+      // A first claim is routine and its status says so: it costs no Event (no API write).
+      const firstClaim = o.verdict.reasons.some((r) => r.kind === 'marker-created');
+      if (repaired || !firstClaim) {
+        const note =
+          (repaired ? 'the zone had been changed behind our back; restored: ' : '') +
+          describeReasons(o.verdict.reasons);
+        this.#events.record(alias, 'Normal', repaired ? 'DriftRepaired' : 'RecordsUpdated', 'Update', note);
+      }
     } else if (inSync?.status === 'False') {
       this.#events.record(alias, 'Warning', inSync.reason, 'Verify', inSync.message);
     }
@@ -297,17 +403,18 @@ export class Reconciler {
         'Reconcile',
         o.failure.message,
       );
-    if (o.failure) log.debug('reconcile finished with a failure', { code: o.failure.code });
+    if (o.failure) this.#log(alias).debug('reconcile finished with a failure', { code: o.failure.code });
     return conditions[0]!.status === 'True';
   }
 
-  /** Patches status when anything but timestamps changed. Returns whether it patched. */
-  async #writeStatus(
-    alias: ApexAlias,
-    conditions: ConditionInput[],
-    extra: Partial<ApexAliasStatus>,
-  ): Promise<boolean> {
-    const previous = alias.status;
+  /** The status as this process last wrote it, or as the cache has it. */
+  #previousStatus(alias: ApexAlias): ApexAliasStatus | undefined {
+    return this.#writer.latestStatus(keyOf(alias)) ?? alias.status;
+  }
+
+  /** Queues a status write when anything but timestamps changed. Returns whether it did. */
+  #status(alias: ApexAlias, conditions: ConditionInput[], extra: Partial<ApexAliasStatus>): boolean {
+    const previous = this.#previousStatus(alias);
     const now = isoNow(this.#deps.now());
     const next: ApexAliasStatus = {
       ...previous,
@@ -316,13 +423,20 @@ export class Reconciler {
       conditions: setConditions(previous?.conditions, conditions, alias.metadata.generation, now),
     };
     if (JSON.stringify(semanticStatus(previous)) === JSON.stringify(semanticStatus(next))) return false;
-    try {
-      await this.#deps.client.patchStatus(alias.metadata.namespace ?? 'default', alias.metadata.name, next);
-    } catch (err) {
-      if (httpStatus(err) === 404) return false; // deleted meanwhile
-      throw err;
-    }
+    void this.#writer.status(alias, next);
     return true;
+  }
+
+  #log(alias: {
+    metadata: { namespace?: string; name: string };
+    spec: { zone: string; target: string };
+  }): Logger {
+    return aliasLogger(this.#deps.logger, {
+      namespace: alias.metadata.namespace ?? 'default',
+      name: alias.metadata.name,
+      zone: alias.spec.zone,
+      target: alias.spec.target,
+    });
   }
 
   /**
@@ -333,7 +447,7 @@ export class Reconciler {
     key: string,
     target: string,
     o: AliasOutcome,
-    previous: ApexAliasStatus | undefined,
+    before: Partial<Record<AddressType, AddressRRset>>,
   ): void {
     const now = (type: 'A' | 'AAAA'): string | undefined => {
       const r = o.resolved[type]?.result;
@@ -341,7 +455,7 @@ export class Reconciler {
     };
     // An empty list means nothing was published yet: that is no change of the target.
     const joined = (xs: string[] | undefined): string | undefined => (xs?.length ? xs.join(',') : undefined);
-    const was = { A: joined(previous?.addresses?.ipv4), AAAA: joined(previous?.addresses?.ipv6) };
+    const was = { A: joined(before.A?.addresses), AAAA: joined(before.AAAA?.addresses) };
     const changed = (['A', 'AAAA'] as const).some(
       (t) => now(t) !== undefined && was[t] !== undefined && now(t) !== was[t],
     );
@@ -362,6 +476,8 @@ export class Reconciler {
   }
 
   #forget(key: string): void {
+    this.#published.delete(key);
+    this.#writer.forget(key);
     const t = this.#targetOf.get(key);
     if (t) this.#byTarget.get(t)?.delete(key);
     this.#targetOf.delete(key);

@@ -1,5 +1,4 @@
 import { hostname } from 'node:os';
-import { BatchingBackend } from '../backends/batching.ts';
 import { InstrumentedBackend } from '../backends/instrumented.ts';
 import type { DnsBackend } from '../backends/types.ts';
 import { createRuntime } from '../engine/runtime.ts';
@@ -20,6 +19,7 @@ import type { Metrics } from '../observe/metrics.ts';
 import { FAMILY_OF } from '../plan/types.ts';
 import type { AddressType } from '../plan/types.ts';
 import { Reconciler } from './reconciler.ts';
+import type { KeyResult } from './reconciler.ts';
 import { keyOf, splitKey } from '../api/names.ts';
 import { TerminalError, WorkQueue } from './workqueue.ts';
 import { defaultControllerRateLimiter } from './ratelimit.ts';
@@ -39,8 +39,10 @@ export interface ControllerOptions extends RuntimeOptions {
   leaseDurationSeconds: number;
   renewDeadlineSeconds: number;
   retryPeriodSeconds: number;
-  /** How long concurrent reconciles' reads and writes to one zone are gathered into one call. */
+  /** How long the work queue waits for more keys to come due before it starts a batch. */
   batchWindowMs: number;
+  /** The most aliases one reconcile pass takes. */
+  batchSize: number;
 }
 
 /**
@@ -73,7 +75,7 @@ export async function runController(opts: ControllerOptions, logger: Logger): Pr
     const inner = runtime.backendFor(zone, requested);
     let b = wrapped.get(inner);
     if (!b) {
-      b = new BatchingBackend(new InstrumentedBackend(inner, metrics), { windowMs: opts.batchWindowMs });
+      b = new InstrumentedBackend(inner, metrics);
       wrapped.set(inner, b);
     }
     return b;
@@ -122,7 +124,7 @@ export async function runController(opts: ControllerOptions, logger: Logger): Pr
   });
   // Aborted on SIGTERM/SIGINT and when the lease is lost: DNS work in flight stops at once.
   const stop = new AbortController();
-  const readiness = new Map<string, boolean>();
+  const readiness = new Readiness();
   const reconciler = new Reconciler({
     source,
     client,
@@ -137,6 +139,7 @@ export async function runController(opts: ControllerOptions, logger: Logger): Pr
     nameservers: (name) => verifiers.get(name),
     verifyAfterWriteMs: 5000,
     signal: stop.signal,
+    onApiWrite: (kind, ok) => metrics.countApiWrite(kind, ok),
     observe: (key, outcome, ready) => {
       const { namespace, name } = splitKey(key);
       if (!outcome && !source.get(key)) {
@@ -155,26 +158,24 @@ export async function runController(opts: ControllerOptions, logger: Logger): Pr
           if (outcome.verdict.reasons.some((r) => r.kind === 'addresses')) metrics.countTargetDrift();
         }
       }
-      let ok = 0;
-      for (const r of readiness.values()) if (r) ok++;
-      metrics.setAliasCounts(ok, readiness.size - ok);
+      metrics.setAliasCounts(readiness.ready, readiness.size - readiness.ready);
     },
   });
 
-  const handler = async (key: string): Promise<{ requeueAfterMs?: number; failed?: boolean }> => {
+  const handler = async (keys: string[]): Promise<Map<string, KeyResult>> => {
     const started = performance.now();
-    try {
-      const result = await reconciler.reconcile(key);
+    const results = await reconciler.reconcileBatch(keys);
+    const seconds = (performance.now() - started) / 1000;
+    for (const [key, result] of results) {
       // success: in sync for now (a TTL refresh is scheduled); requeue: something failed and is
-      // retried with backoff; error/terminal: the reconcile itself threw.
-      metrics.observeReconcile(result.failed ? 'requeue' : 'success', (performance.now() - started) / 1000);
-      return result;
-    } catch (err) {
-      const terminal = err instanceof TerminalError;
-      metrics.observeReconcile(terminal ? 'terminal' : 'error', (performance.now() - started) / 1000);
-      logger.warn('reconcile failed', { key, error: apiErrorMessage(err), terminal });
-      throw err;
+      // retried by the engine's backoff; error/terminal: the key fails in the work queue.
+      if (result instanceof Error) {
+        const terminal = result instanceof TerminalError;
+        metrics.observeReconcile(terminal ? 'terminal' : 'error', seconds);
+        logger.warn('reconcile failed', { key, error: apiErrorMessage(result), terminal });
+      } else metrics.observeReconcile(result.failed ? 'requeue' : 'success', seconds);
     }
+    return results;
   };
 
   let leading = false;
@@ -182,7 +183,7 @@ export async function runController(opts: ControllerOptions, logger: Logger): Pr
     leading = true;
     metrics.setLeader(true);
     logger.info('leading: reconciling', { identity });
-    queue.start(handler);
+    queue.startBatches(handler, { maxKeys: opts.batchSize, windowMs: opts.batchWindowMs });
     for (const alias of source.list()) enqueue(keyOf(alias));
   };
 
@@ -251,6 +252,7 @@ export async function runController(opts: ControllerOptions, logger: Logger): Pr
   );
 
   await queue.shutDown();
+  reconciler.stop();
   await elector?.stop();
   await source.stop();
   await Promise.all([...wrapped.values()].map((b) => b.close()));
@@ -316,5 +318,26 @@ class RecordCounts {
     const v = (this.#totals.get(k) ?? 0) + n;
     if (v > 0) this.#totals.set(k, v);
     else this.#totals.delete(k);
+  }
+}
+
+/** Which aliases are Ready, with the count kept as they change (never a walk over all of them). */
+class Readiness {
+  readonly #ready = new Map<string, boolean>();
+  ready = 0;
+
+  get size(): number {
+    return this.#ready.size;
+  }
+
+  set(key: string, ready: boolean): void {
+    if (this.#ready.get(key) === true) this.ready--;
+    this.#ready.set(key, ready);
+    if (ready) this.ready++;
+  }
+
+  delete(key: string): void {
+    if (this.#ready.get(key) === true) this.ready--;
+    this.#ready.delete(key);
   }
 }

@@ -4,7 +4,7 @@ import { publishedAfter } from '../engine/published.ts';
 import type { AddressRRset, AddressType } from '../plan/types.ts';
 import { describeReasons } from '../plan/change.ts';
 
-export type ConditionType = 'Ready' | 'Resolved' | 'Synced' | 'InSync';
+export type ConditionType = 'Ready' | 'Resolved' | 'Synced' | 'InSync' | 'Deleting';
 
 /** A condition before the bookkeeping fields are filled in. */
 export interface ConditionInput {
@@ -53,6 +53,26 @@ export function blockedConditions(reason: string, message: string): ConditionInp
     { type: 'Resolved', status: 'Unknown', reason, message: 'not resolved: ' + message },
     { type: 'Synced', status: 'False', reason, message },
     { type: 'InSync', status: 'Unknown', reason, message: 'not checked: ' + message },
+  ];
+}
+
+/**
+ * The conditions of an alias being deleted whose records cannot be removed yet (behaviour rule
+ * 11): `Deleting` False with why, `Ready` False, the others as they were.
+ */
+export function deletingConditions(
+  reason: string,
+  message: string,
+  previous: ApexAliasStatus | undefined,
+): ConditionInput[] {
+  const why = `the records cannot be removed yet, so the object stays: ${message}`;
+  const kept = (previous?.conditions ?? [])
+    .filter((c) => c.type !== 'Ready' && c.type !== 'Deleting')
+    .map((c) => ({ type: c.type as ConditionType, status: c.status, reason: c.reason, message: c.message }));
+  return [
+    { type: 'Ready', status: 'False', reason: 'Deleting', message: why },
+    ...kept,
+    { type: 'Deleting', status: 'False', reason, message: why },
   ];
 }
 

@@ -4,6 +4,7 @@ import type { DnsBackend } from '../backends/types.ts';
 import { normalizeName } from '../dns/names.ts';
 import { desired as planDesired } from '../plan/desired.ts';
 import { diff } from '../plan/diff.ts';
+import { planDeletion } from '../plan/delete.ts';
 import { ADDRESS_TYPE } from '../plan/types.ts';
 import type { AddressType, CurrentRecords, FamilyResolution, ResolveFailureReason } from '../plan/types.ts';
 import { withoutRepairs, zoneDrift } from '../drift/zone.ts';
@@ -41,7 +42,10 @@ export async function syncAliases(inputs: AliasInput[], deps: SyncDeps): Promise
 
   // 1. Resolve every target, per family. The resolver de-duplicates and caches.
   const lookupsBefore = deps.resolver.stats.queries;
-  const resolvable = outcomes.filter((o) => !o.failure);
+  // A failed lookup still lets the other family be written (behaviour rule 1), so every alias
+  // that has a backend and won its name is read and planned.
+  const plannable = outcomes.filter((o) => !o.failure);
+  const resolvable = plannable.filter((o) => !o.input.deleting);
   let done = 0;
   await mapLimit(resolvable, deps.concurrency ?? 256, async (o) => {
     for (const family of o.input.spec.addressFamilies) {
@@ -72,11 +76,11 @@ export async function syncAliases(inputs: AliasInput[], deps: SyncDeps): Promise
     deps.onProgress?.('resolve', ++done, resolvable.length);
   });
 
-  // 2. Read and plan per backend and zone; 3. write.
-  const groups = groupByBackendZone(resolvable, backends);
+  // 2. Read and plan per backend and zone; 3. write. Zones are independent of each other.
+  const groups = groupByBackendZone(plannable, backends);
   let writes = 0;
   let records = 0;
-  for (const [backend, zone, group] of groups) {
+  await mapLimit(groups, deps.zoneConcurrency ?? 16, async ([backend, zone, group]) => {
     // Cancelled (a lost lease, shutdown): no zone is started after that; what was sent stands.
     deps.signal?.throwIfAborted();
     const planned = await readAndPlan(backend, zone, group, deps);
@@ -86,10 +90,16 @@ export async function syncAliases(inputs: AliasInput[], deps: SyncDeps): Promise
       records += result.records;
       await readBack(backend, zone, planned, deps);
     }
-    if (!deps.dryRun) await checkNameservers(backend, zone, group, deps);
-  }
+    if (!deps.dryRun)
+      await checkNameservers(
+        backend,
+        zone,
+        group.filter((o) => !o.input.deleting),
+        deps,
+      );
+  });
 
-  for (const o of outcomes) scheduleNext(o, deps);
+  for (const o of outcomes) if (!o.input.deleting) scheduleNext(o, deps);
   const summary: SyncSummary = {
     aliases: outcomes.length,
     changed: outcomes.filter((o) => o.verdict?.kind === 'change' && (o.written || deps.dryRun)).length,
@@ -178,35 +188,93 @@ async function readAndPlan(
   group: AliasOutcome[],
   deps: SyncDeps,
 ): Promise<PlannedChange[]> {
-  let current: Map<string, CurrentRecords>;
-  try {
-    current = await backend.read(
-      zone,
-      group.map((o) => o.fqdn),
-      { signal: deps.signal },
-    );
-  } catch (err) {
-    deps.signal?.throwIfAborted();
-    const failure = failureOf(err);
-    for (const o of group) o.failure = failure;
-    deps.logger.error('reading the zone failed', {
-      zone,
-      backend: backend.name,
-      code: failure.code,
-      error: failure.message,
-    });
-    return [];
-  }
+  const current = await readIsolating(backend, zone, group, deps);
   deps.onProgress?.('read', group.length, group.length);
   const planned: PlannedChange[] = [];
   for (const o of group) {
-    const verdict = planOne(o, current.get(o.fqdn) ?? { name: o.fqdn }, deps);
+    const have = current.get(o.fqdn);
+    if (!have) continue;
+    const verdict = planOne(o, have, deps);
     if (verdict.kind === 'change') planned.push({ outcome: o, change: verdict.change });
   }
   return planned;
 }
 
+/**
+ * Reads the group's names. When a read of several names fails for a reason that may concern
+ * only some of them (a name the server refuses, an answer it cannot give), the names are read
+ * again in halves, so that one alias's bad name fails that alias alone (behaviour rule 14).
+ * Failures that concern every name (unreachable, credentials) are not split.
+ */
+async function readIsolating(
+  backend: DnsBackend,
+  zone: string,
+  group: AliasOutcome[],
+  deps: SyncDeps,
+): Promise<Map<string, CurrentRecords>> {
+  try {
+    const current = await backend.read(
+      zone,
+      group.map((o) => o.fqdn),
+      { signal: deps.signal },
+    );
+    for (const o of group) if (!current.has(o.fqdn)) current.set(o.fqdn, { name: o.fqdn });
+    return current;
+  } catch (err) {
+    deps.signal?.throwIfAborted();
+    if (group.length > 1 && splittable(err)) {
+      const half = Math.ceil(group.length / 2);
+      const [a, b] = await Promise.all([
+        readIsolating(backend, zone, group.slice(0, half), deps),
+        readIsolating(backend, zone, group.slice(half), deps),
+      ]);
+      return new Map([...a, ...b]);
+    }
+    const failure = failureOf(err);
+    for (const o of group) {
+      o.failure = group.length > 1 ? batchFailure(failure, o, group.length) : failure;
+      aliasLogger(deps.logger, { ...o.input, zone, target: o.input.spec.target }).error(
+        'reading the zone failed',
+        {
+          backend: backend.name,
+          code: failure.code,
+          error: o.failure.message,
+        },
+      );
+    }
+    return new Map();
+  }
+}
+
+/** Whether a failure of a call about several names may concern only some of them. */
+function splittable(err: unknown): boolean {
+  return !(err instanceof BackendError) || (err.kind !== 'UNREACHABLE' && err.kind !== 'AUTH');
+}
+
+/**
+ * The failure of a call about several names, as one alias sees it: the backend's message may
+ * name other aliases' records (a tenant must never read another's names), so it is replaced by
+ * one about this alias alone, with the backend's code and result.
+ */
+function batchFailure(failure: AliasFailure, o: AliasOutcome, names: number): AliasFailure {
+  const detail = failure.stage === 'backend' ? ` (${failure.code})` : '';
+  return {
+    ...failure,
+    message: `the ${o.backend ?? 'backend'} backend failed a request for ${o.fqdn} and ${names - 1} other name(s) of zone ${o.zone}${detail}; it is retried with backoff`,
+  };
+}
+
 function planOne(o: AliasOutcome, current: CurrentRecords, deps: SyncDeps): AliasOutcome['verdict'] & object {
+  o.current = current;
+  if (o.input.deleting) {
+    o.verdict = planDeletion(o.fqdn, current, { ownerId: deps.ownerId, resource: o.key, adopt: false });
+    if (o.verdict.kind === 'change')
+      aliasLogger(deps.logger, { ...o.input, zone: o.zone, target: o.input.spec.target }).info(
+        deps.dryRun ? 'would delete' : 'deleting',
+        { changes: o.verdict.reasons.map((r) => r.text), backend: o.backend },
+      );
+    return o.verdict;
+  }
   const verdict = diff(o.fqdn, o.desired!, current, {
     ownerId: deps.ownerId,
     resource: o.key,
@@ -214,7 +282,6 @@ function planOne(o: AliasOutcome, current: CurrentRecords, deps: SyncDeps): Alia
     supersedes: o.supersedes,
   });
   o.verdict = verdict;
-  o.current = current;
   const log = aliasLogger(deps.logger, { ...o.input, zone: o.zone, target: o.input.spec.target });
   for (const p of o.desired!.problems) log.warn(p.message, { family: p.type, reason: p.reason });
   const lastWritten = o.input.lastKnownGood ?? {};
@@ -260,55 +327,79 @@ function planOne(o: AliasOutcome, current: CurrentRecords, deps: SyncDeps): Alia
 }
 
 /**
- * Applies a zone's changes; for every chunk refused by a failed prerequisite, re-reads its
- * names and writes each of them on its own, so only the name that really changed is held back.
+ * Applies a zone's changes (behaviour rule 14). A write of several names that is refused is not
+ * allowed to hold back or fail the others: a failed prerequisite means some name changed since
+ * it was read, so each name of that write is read, planned and written again on its own; any
+ * other refusal that may concern a single name (REFUSED, SERVFAIL, FORMERR, an invalid change) is
+ * bisected until the names it concerns stand alone. Failures that concern every name
+ * (unreachable, credentials) are not retried now, and every write beyond a budget is left to the
+ * next pass, so a zone-wide refusal cannot turn into one write per name.
  */
+/** Writes a zone may spend in one pass on isolating refused names; the rest wait for the next. */
+const RETRY_BUDGET = 64;
+
 async function applyIsolating(
   backend: DnsBackend,
   zone: string,
   planned: PlannedChange[],
   deps: SyncDeps,
 ): Promise<{ writes: number; records: number }> {
+  const totals = { writes: 0, records: 0, budget: RETRY_BUDGET };
+  await applyPart(backend, zone, planned, deps, totals);
+  deps.onProgress?.('write', planned.length, planned.length);
+  return { writes: totals.writes, records: totals.records };
+}
+
+async function applyPart(
+  backend: DnsBackend,
+  zone: string,
+  planned: PlannedChange[],
+  deps: SyncDeps,
+  totals: { writes: number; records: number; budget: number },
+): Promise<void> {
   const byName = new Map(planned.map((p) => [p.change.name, p]));
-  const first = await backend.apply(
+  const result = await backend.apply(
     zone,
     planned.map((p) => p.change),
     { signal: deps.signal },
   );
-  deps.onProgress?.('write', planned.length, planned.length);
-  let writes = first.chunks.length;
-  let records = first.chunks.reduce((n, c) => n + c.records, 0);
-  const retry: AliasOutcome[] = [];
-  for (const chunk of first.chunks) {
-    for (const name of chunk.names) {
-      const o = byName.get(name)!.outcome;
-      if (!chunk.error) o.written = true;
-      else if (chunk.error.kind === 'PRECONDITION' && (chunk.batchSize ?? chunk.names.length) > 1)
-        retry.push(o);
-      else setWriteFailure(o, chunk.error, deps);
+  totals.writes += result.chunks.length;
+  totals.records += result.chunks.reduce((n, c) => n + c.records, 0);
+  for (const chunk of result.chunks) {
+    const part = chunk.names.map((name) => byName.get(name)!);
+    const shared = chunk.names.length > 1;
+    if (!chunk.error) {
+      for (const p of part) p.outcome.written = true;
+    } else if (!shared || !splittable(chunk.error) || totals.budget <= 0) {
+      for (const p of part) setWriteFailure(p.outcome, chunk.error, shared ? chunk.names.length : 1, deps);
+    } else if (chunk.error.kind === 'PRECONDITION') {
+      // Someone changed a name since it was read: read again, and write each name alone.
+      const again = await readAndPlan(
+        backend,
+        zone,
+        part.map((p) => p.outcome),
+        deps,
+      );
+      for (const p of again) {
+        totals.budget--;
+        await applyPart(backend, zone, [p], deps, totals);
+      }
+    } else {
+      const half = Math.ceil(part.length / 2);
+      totals.budget -= 2;
+      await applyPart(backend, zone, part.slice(0, half), deps, totals);
+      await applyPart(backend, zone, part.slice(half), deps, totals);
     }
   }
-  if (retry.length === 0) return { writes, records };
-
-  const again = await readAndPlan(backend, zone, retry, deps);
-  for (const p of again) {
-    const single = await backend.apply(zone, [p.change], { signal: deps.signal });
-    writes += single.chunks.length;
-    for (const chunk of single.chunks) {
-      records += chunk.records;
-      if (chunk.error) setWriteFailure(p.outcome, chunk.error, deps);
-      else p.outcome.written = true;
-    }
-  }
-  return { writes, records };
 }
 
-function setWriteFailure(o: AliasOutcome, error: BackendError, deps: SyncDeps): void {
-  o.failure = failureOf(error);
+function setWriteFailure(o: AliasOutcome, error: BackendError, names: number, deps: SyncDeps): void {
+  const failure = failureOf(error);
+  o.failure = names > 1 ? batchFailure(failure, o, names) : failure;
   aliasLogger(deps.logger, { ...o.input, zone: o.zone, target: o.input.spec.target }).error('write failed', {
     code: error.code,
     detail: error.detail,
-    error: error.message,
+    error: o.failure.message,
     backend: o.backend,
   });
 }

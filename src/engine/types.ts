@@ -44,6 +44,11 @@ export interface AliasInput {
   lastKnownGood?: Partial<Record<AddressType, AddressRRset>>;
   /** Aliases of this controller whose marker this alias may replace: the losers of behaviour rule 10. */
   supersedes?: string[];
+  /**
+   * Remove what the alias owns instead of publishing (behaviour rule 11): nothing is resolved,
+   * and the A, AAAA and marker at the name go if the marker is exactly the alias's.
+   */
+  deleting?: boolean;
 }
 
 /** `ERR_RESOLVE_<REASON>`: a lookup of the target failed (behaviour rule 5). */
@@ -144,6 +149,8 @@ export interface SyncDeps {
   onProgress?: (phase: 'resolve' | 'read' | 'write', done: number, total: number) => void;
   /** Lookups in flight at once. */
   concurrency?: number;
+  /** Zones read and written at once (each zone's writes stay in order). Default 16. */
+  zoneConcurrency?: number;
   /**
    * Cancels the pass (the leader lease was lost, or shutdown): backend calls in flight are
    * cancelled, no further zone is started, and the pass rejects with the signal's reason.

@@ -91,6 +91,7 @@ export interface Metrics {
   readonly resolverCacheMisses: Counter;
   readonly resolverQueries: Counter;
   readonly targetDrift: Counter;
+  readonly apiWrites: Counter<'kind' | 'result'>;
   readonly zoneDriftDetected: Counter<'family' | 'action'>;
   readonly zoneDrift: Gauge<AliasLabels | 'family'>;
   readonly zoneDriftNameserver: Gauge<AliasLabels | 'family' | 'nameserver'>;
@@ -132,6 +133,8 @@ export interface Metrics {
   bindResolverStats(stats: Readonly<ResolverStats>): void;
   /** Counts one change of a target's addresses that led to a write. */
   countTargetDrift(): void;
+  /** One finalizer or status write to the API server, and whether it landed (a failure is retried). */
+  countApiWrite(kind: 'status' | 'finalizer', ok: boolean): void;
   /** Counts one detection of zone drift and what was done: repair, report or fight. */
   countZoneDrift(family: Family | AddressType, action: 'repair' | 'report' | 'fight'): void;
   /** 1 when the backend serves something other than what was written for this alias and family. */
@@ -252,6 +255,14 @@ export function createMetrics(registry: Registry = new Registry(), options: Metr
     help: "Changes of a target's addresses that led to a write (expected drift).",
     registers,
   });
+  const apiWrites = new Counter({
+    name: name('api_writes_total'),
+    help: 'Finalizer and status writes to the API server, written off the DNS path; result="error" writes are retried with backoff.',
+    labelNames: ['kind', 'result'] as const,
+    registers,
+  });
+  for (const kind of ['status', 'finalizer'])
+    for (const result of ['ok', 'error']) apiWrites.inc({ kind, result }, 0);
   const zoneDriftDetected = new Counter({
     name: name('zone_drift_detected_total'),
     help: 'Zone drift found on a refresh (the backend served something other than what was written), by family and by what was done: repair, report or fight.',
@@ -384,6 +395,7 @@ export function createMetrics(registry: Registry = new Registry(), options: Metr
     resolverCacheMisses,
     resolverQueries,
     targetDrift,
+    apiWrites,
     zoneDriftDetected,
     zoneDrift,
     zoneDriftNameserver,
@@ -434,6 +446,9 @@ export function createMetrics(registry: Registry = new Registry(), options: Metr
       seen.queries = 0;
       seen.cacheHits = 0;
       seen.cacheMisses = 0;
+    },
+    countApiWrite(kind, ok) {
+      apiWrites.inc({ kind, result: ok ? 'ok' : 'error' });
     },
     countTargetDrift() {
       targetDrift.inc();

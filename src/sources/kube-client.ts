@@ -87,6 +87,8 @@ export function httpStatus(err: unknown): number | undefined {
 
 /** The writes the reconciler makes to the API server: finalizers, status and Events. */
 export interface ApexAliasWriter {
+  /** The object as the API server has it now, or undefined when it is gone. */
+  get(namespace: string, name: string): Promise<ApexAlias | undefined>;
   /** Sets the finalizer list, guarded by the object's resourceVersion (409 on a lost race). */
   setFinalizers(alias: ApexAlias, finalizers: string[]): Promise<ApexAlias>;
   /** Replaces the status through the status subresource. */

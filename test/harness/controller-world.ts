@@ -57,12 +57,14 @@ export class MemoryApi implements ApexAliasWriter {
     this.#now = now;
   }
 
-  get(key: string): ApexAlias | undefined {
-    return this.objects.get(key);
-  }
+  /** The informer cache's view: what a watch would have delivered by now (everything, at once). */
+  readonly cache = {
+    get: (key: string): ApexAlias | undefined => this.objects.get(key),
+    list: (): ApexAlias[] => [...this.objects.values()],
+  };
 
-  list(): ApexAlias[] {
-    return [...this.objects.values()];
+  async get(namespace: string, name: string): Promise<ApexAlias | undefined> {
+    return this.objects.get(`${namespace}/${name}`);
   }
 
   /** `kubectl apply`: creates the object, or replaces its spec. */
@@ -197,7 +199,7 @@ export async function controllerWorld(
     rateLimiter: new ItemExponentialRateLimiter({ baseMs: 1000, maxMs: 60_000 }),
   });
   const reconciler: Reconciler = new Reconciler({
-    source: api,
+    source: api.cache,
     client: api,
     config,
     resolver: world.resolver,
@@ -207,6 +209,7 @@ export async function controllerWorld(
     random: () => 0.5,
     enqueue: (key) => queue.add(key),
     repairs: new RepairLimiter(),
+    timers: fakeClock,
     ...opts.deps,
   });
   api.onChange = (key, before, after) => {
@@ -214,7 +217,7 @@ export async function controllerWorld(
     reconciler.noteChanged(key);
     queue.add(key);
   };
-  queue.start((key) => reconciler.reconcile(key));
+  queue.startBatches((keys) => reconciler.reconcileBatch(keys), { maxKeys: 100 });
   const world2: ControllerWorld = {
     ...world,
     api,
@@ -223,19 +226,27 @@ export async function controllerWorld(
     reconciler,
     config,
     async settle(ms = 0) {
-      await queue.idle();
+      // API writes land after the DNS work and may queue more keys: settle both until quiet.
+      const quiet = async (): Promise<void> => {
+        do {
+          await queue.idle();
+          await reconciler.flushApiWrites();
+        } while (queue.depth > 0 || queue.inFlight > 0 || reconciler.apiBacklog > 0);
+      };
+      await quiet();
       const step = 250;
       for (let left = ms; left > 0; left -= step) {
         fakeClock.advance(Math.min(step, left));
-        await queue.idle();
+        await quiet();
       }
     },
     condition: (name, type, namespace = 'default') =>
-      api.get(`${namespace}/${name}`)?.status?.conditions?.find((c) => c.type === type),
+      api.cache.get(`${namespace}/${name}`)?.status?.conditions?.find((c) => c.type === type),
     eventReasons: (name, namespace = 'default') =>
       api.events.filter((e) => e.key === `${namespace}/${name}`).map((e) => e.reason),
     async stop() {
       await queue.shutDown();
+      reconciler.stop();
       await world.close();
     },
   };

@@ -114,8 +114,15 @@ describe('apexalias controller against a real kube-apiserver and BIND', () => {
     expect(s.observedGeneration).toBe(2);
   });
 
-  it('records Events for writes', async () => {
+  it('records an Event when a target change rewrites the records, and none for the routine first claim', async () => {
     await apply('evented', { name: 'evented' });
+    await waitFor(
+      'first claim written',
+      async () => (await served(`evented.${ZONE}`)).join() === '192.0.2.1',
+    );
+    await waitFor('Ready', async () => (await condition('evented', 'Ready'))?.status === 'True');
+    expect(await aliasEventReasons(kube, 'evented')).toEqual([]);
+    await apply('evented', { name: 'evented', target: 'other.demo.test', addressFamilies: ['IPv4'] });
     const reasons = await waitFor(
       () =>
         `an Event for evented (${JSON.stringify(

@@ -139,7 +139,7 @@ describe('the chart’s ServiceAccount and RBAC run the controller, and nothing 
     expect(holder).toBe(IDENTITY);
   });
 
-  it('creating an alias writes its records into BIND, sets Ready=True and records an Event', async () => {
+  it('creating an alias writes its records into BIND and sets Ready=True; a target change records an Event', async () => {
     await applyAlias(kube, 'apex', { zone: ZONE, target: 'lb.demo.test' });
     await waitFor('A at the apex', async () =>
       (await served(ZONE)).join() === '192.0.2.1' ? true : undefined,
@@ -150,6 +150,7 @@ describe('the chart’s ServiceAccount and RBAC run the controller, and nothing 
       return c?.status === 'True' ? c : undefined;
     });
     expect(ready.reason).toBe('Ready');
+    await applyAlias(kube, 'apex', { zone: ZONE, target: 'lb.demo.test', addressFamilies: ['IPv4'] });
     const reasons = await waitFor('an Event about the alias', async () => {
       const mine = await aliasEventReasons(kube, 'apex');
       return mine.length > 0 ? mine : undefined;

@@ -23,18 +23,68 @@ const spec = (over: Record<string, unknown> = {}): Record<string, unknown> => ({
 describe('Reconciler, without servers', () => {
   beforeEach(() => start());
 
-  it('a new alias gets its finalizer, its records, Ready and an Event', async () => {
+  it('a new alias gets its finalizer, its records and Ready, for two API writes and no Event', async () => {
     w.api.apply('apex', spec());
     await w.settle();
     expect(await w.served(ZONE, 'A')).toEqual(['192.0.2.1']);
     expect(await w.served(ZONE, 'AAAA')).toEqual(['2001:db8::1']);
-    expect(w.api.get('default/apex')!.metadata.finalizers).toEqual([FINALIZER]);
+    expect(w.api.cache.get('default/apex')!.metadata.finalizers).toEqual([FINALIZER]);
     expect(w.condition('apex', 'Ready')).toMatchObject({ status: 'True', reason: 'Ready' });
-    expect(w.api.get('default/apex')!.status?.addresses).toEqual({
+    expect(w.api.cache.get('default/apex')!.status?.addresses).toEqual({
       ipv4: ['192.0.2.1'],
       ipv6: ['2001:db8::1'],
     });
+    // A first claim is routine: one finalizer patch and one status patch, and no Event.
+    expect(w.api.writes).toEqual({ finalizers: 1, status: 1, events: 0 });
+  });
+
+  it('a target that moves rewrites the records and records a RecordsUpdated Event', async () => {
+    w.api.apply('apex', spec({ addressFamilies: ['IPv4'] }));
+    await w.settle();
+    w.targets.setAddresses('lb.demo.test', 'A', ['192.0.2.9'], 60);
+    await w.settle(61_000);
+    expect(await w.served(ZONE, 'A')).toEqual(['192.0.2.9']);
     expect(w.eventReasons('apex')).toEqual(['RecordsUpdated']);
+  });
+
+  it('scale: reconciling one alias costs the same with 10 or 10,000 aliases in the cache', async () => {
+    const cost = async (others: number): Promise<Record<string, number>> => {
+      const world = await controllerWorld();
+      world.targets.setAddresses('lb.demo.test', 'A', ['192.0.2.1'], 60);
+      const object = (name: string, createdAt: string, extra: Record<string, unknown> = {}) =>
+        ({
+          apiVersion: 'dns.apexalias.io/v1alpha1',
+          kind: 'ApexAlias',
+          metadata: { name, namespace: 'default', creationTimestamp: createdAt },
+          spec: { zone: ZONE, name, target: 'lb.demo.test', ...extra },
+        }) as never;
+      // Put the others straight into the cache, as a LIST would, without reconciling them.
+      for (let i = 0; i < others; i++) {
+        world.api.objects.set(`default/other-${i}`, object(`other-${i}`, '2026-01-01T00:00:00Z'));
+        world.reconciler.noteChanged(`default/other-${i}`);
+      }
+      world.api.objects.set(
+        'default/one',
+        object('one', '2026-01-02T00:00:00Z', { addressFamilies: ['IPv4'] }),
+      );
+      world.reconciler.noteChanged('default/one');
+      const counts = { get: 0, list: 0, queries: 0, reads: 0 };
+      const cache = world.api.cache;
+      const { get, list } = cache;
+      cache.get = (key) => (counts.get++, get(key));
+      cache.list = () => (counts.list++, list());
+      const read = world.backend.read.bind(world.backend);
+      world.backend.read = (zone, names, opts) => ((counts.reads += names.length), read(zone, names, opts));
+      const before = world.resolver.stats.queries;
+      await world.reconciler.reconcile('default/one');
+      counts.queries = world.resolver.stats.queries - before;
+      await world.stop();
+      return counts;
+    };
+    const small = await cost(10);
+    const large = await cost(10_000);
+    expect(large).toEqual(small);
+    expect(small.list).toBe(0);
   });
 
   it('behaviour rule 5: a target that starts failing keeps the last records and turns Resolved False', async () => {
@@ -55,7 +105,7 @@ describe('Reconciler, without servers', () => {
     await w.settle();
     expect(await w.served(`doomed.${ZONE}`)).toEqual([]);
     expect(await w.served(`_apexalias.doomed.${ZONE}`, 'TXT')).toEqual([]);
-    expect(w.api.get('default/doomed')).toBeUndefined();
+    expect(w.api.cache.get('default/doomed')).toBeUndefined();
   });
 
   it('behaviour rule 11: deletionPolicy Retain leaves the records in the zone', async () => {
@@ -63,7 +113,7 @@ describe('Reconciler, without servers', () => {
     await w.settle();
     w.api.delete('kept');
     await w.settle();
-    expect(w.api.get('default/kept')).toBeUndefined();
+    expect(w.api.cache.get('default/kept')).toBeUndefined();
     expect(await w.served(`kept.${ZONE}`)).toEqual(['192.0.2.1']);
     expect(await w.served(`_apexalias.kept.${ZONE}`, 'TXT')).toEqual([
       `"${markerValue(OWNER_ID, 'default/kept')}"`,
