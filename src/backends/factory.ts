@@ -2,6 +2,7 @@ import type { BackendConfig } from '../config/schema.ts';
 import { loadTsigKey } from '../config/tsig.ts';
 import type { ReadFile } from '../config/load.ts';
 import { parseEndpoint } from '../dns/transport.ts';
+import { TcpPipelineTransport } from '../dns/tcp-pipeline.ts';
 import type { DnsTransport } from '../dns/transport.ts';
 import { registerSecret } from '../observe/logger.ts';
 import { Rfc2136Backend } from './rfc2136/backend.ts';
@@ -22,6 +23,9 @@ export async function createBackend(config: BackendConfig, deps: BackendDeps): P
     case 'rfc2136': {
       const key = await loadTsigKey(config, deps.readFile);
       if (key) registerSecret(key.secret.toString('base64'));
+      // Queries and UPDATEs to the primary share a few persistent, pipelined TCP connections,
+      // unless the configuration asks for UDP (tcp: false).
+      const tcp = config.tcp === false ? undefined : new TcpPipelineTransport();
       return new Rfc2136Backend({
         name: config.name,
         server: parseEndpoint(config.server),
@@ -29,7 +33,8 @@ export async function createBackend(config: BackendConfig, deps: BackendDeps): P
         tsig: key,
         timeoutMs: config.timeoutMs,
         tcp: config.tcp,
-        transport: deps.transport,
+        transport: tcp ?? deps.transport,
+        ownsTransport: tcp,
         now: deps.now,
       });
     }

@@ -25,6 +25,8 @@ export class TestAuthServer extends Targets {
   readonly #tcp: net.Server;
   readonly #connections = new Set<net.Socket>();
   #stopped = false;
+  /** TCP connections accepted since the start. */
+  tcpConnections = 0;
 
   private constructor(udp: dgram.Socket, tcp: net.Server, port: number, options: TestAuthServerOptions) {
     super(options);
@@ -35,7 +37,10 @@ export class TestAuthServer extends Targets {
       const reply = this.reply(msg, false);
       if (reply) udp.send(reply, rinfo.port, rinfo.address);
     });
-    tcp.on('connection', (socket) => this.#serveTcp(socket));
+    tcp.on('connection', (socket) => {
+      this.tcpConnections++;
+      this.#serveTcp(socket);
+    });
   }
 
   /** Starts a server on a free (or the given) port of 127.0.0.1, UDP and TCP. */

@@ -20,6 +20,8 @@ import { createTsigKey, writeBindKeyFile } from './tsig.ts';
 export interface StartBindOptions extends StartServerOptions {
   /** Serve the statistics channel (needed by `updateCount()`). Default true. */
   statsChannel?: boolean;
+  /** Who may transfer the zones: loopback (the default) or nobody. */
+  allowTransfer?: 'loopback' | 'none';
   /**
    * Primary zones that BIND signs itself (`dnssec-policy default; inline-signing yes;`, keys in
    * `<dir>/keys`). The start waits until each one serves its signed DNSKEY RRset.
@@ -52,6 +54,8 @@ export interface BindServer extends TestDnsServer {
   updateCount(): Promise<number>;
   /** The finer UPDATE counters of the statistics channel. */
   updateStats(): Promise<BindUpdateStats>;
+  /** Queries received since start, by type (`qtypes`: "A", "SOA", "AXFR", …). */
+  queryStats(): Promise<Record<string, number>>;
   /**
    * The key-signing DNSKEY of a zone in `signedZones`, as BIND's key file holds it:
    * `<zone>. 3600 IN DNSKEY 257 3 13 <key>`. The trust anchor for validators and `delv`.
@@ -62,6 +66,7 @@ export interface BindServer extends TestDnsServer {
 interface BindServerJson {
   opcodes?: Record<string, number>;
   nsstats?: Record<string, number>;
+  qtypes?: Record<string, number>;
 }
 
 function namedConf(
@@ -94,7 +99,7 @@ function namedConf(
     '  reuseport no;',
     '  recursion no;',
     '  dnssec-validation no;',
-    '  allow-transfer { 127.0.0.1; };',
+    `  allow-transfer { ${options.allowTransfer === 'none' ? 'none' : '127.0.0.1'}; };`,
     `  ${notify}`,
     '};',
     'controls { };',
@@ -204,6 +209,7 @@ export async function startBind(options: StartBindOptions): Promise<BindServer> 
           badSig: ns.ReqBadSIG ?? 0,
         };
       },
+      queryStats: async () => ({ ...(await stats()).qtypes }),
       trustAnchor: async (zone) => {
         const files = await fs.readdir(path.join(dir, 'keys'));
         for (const file of files.filter((f) => f.startsWith(`K${zone}.+`) && f.endsWith('.key'))) {

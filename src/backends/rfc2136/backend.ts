@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import type { AddressType, CurrentRecords, NameChange } from '../../plan/types.ts';
+import type { CurrentRecords, NameChange } from '../../plan/types.ts';
 import { markerName } from '../../plan/ownership.ts';
 import { normalizeAddresses, sameAddresses } from '../../plan/addresses.ts';
 import { decodeMessage, encodeQuery, recordsOf } from '../../dns/query.ts';
@@ -9,9 +9,10 @@ import type { DnsTransport, Endpoint } from '../../dns/transport.ts';
 import type { TsigKey } from '../../dns/tsig.ts';
 import { signMessage, verifyResponse } from '../../dns/tsig.ts';
 import { decodeUpdateResponse, encodeUpdate } from '../../dns/update.ts';
+import { transferZone } from '../../dns/axfr.ts';
 import type { UpdateRR } from '../../dns/update.ts';
 import { BackendError } from '../errors.ts';
-import { TsigError } from '../../dns/errors.ts';
+import { DnsRcodeError, TsigError } from '../../dns/errors.ts';
 import type { ApplyResult, BackendCallOptions, BackendCapabilities, DnsBackend } from '../types.ts';
 import { changeToRRs, servedProbe } from './messages.ts';
 import { errorForRcode, errorForTransport } from './rcodes.ts';
@@ -38,7 +39,19 @@ export interface Rfc2136Options {
   now: () => number;
   /** Queries in flight at once while reading. */
   readConcurrency?: number;
+  /** A read of at least this many names of one zone takes the zone by AXFR. Default 32. */
+  axfrMinNames?: number;
+  /** A transport the backend made for itself, closed with it. */
+  ownsTransport?: { close(): void };
 }
+
+/** The records of a transferred zone that reads look at, by owner name, and the serial it had. */
+interface ZoneSnapshot {
+  serial: number;
+  records: Map<string, CurrentRecords>;
+}
+
+const MAX_SNAPSHOTS = 16;
 
 /**
  * A primary server spoken to over RFC 2136 (BIND, Knot, PowerDNS, Windows DNS). Reads are plain
@@ -49,6 +62,10 @@ export class Rfc2136Backend implements DnsBackend {
   readonly type = 'rfc2136';
   readonly name: string;
   readonly #opts: Rfc2136Options;
+  /** The last transfer of each large zone read, by zone. */
+  readonly #snapshots = new Map<string, ZoneSnapshot>();
+  /** Zones whose primary refused a transfer. */
+  readonly #noTransfer = new Set<string>();
 
   constructor(opts: Rfc2136Options) {
     this.name = opts.name;
@@ -59,37 +76,77 @@ export class Rfc2136Backend implements DnsBackend {
     return { atomicBatch: true, conditional: true, maxBatchNames: 1000 };
   }
 
+  /**
+   * Reads what the names hold. A read that covers many names of a zone (at least
+   * `axfrMinNames`) takes the whole zone by AXFR, and keeps it: while the primary's SOA serial
+   * stays the same, the next read costs one SOA query. Fewer names, or a primary that refuses
+   * transfers, are read by queries, pipelined over the backend's TCP connections.
+   */
   async read(zone: string, names: string[], opts?: BackendCallOptions): Promise<Map<string, CurrentRecords>> {
     const z = normalizeName(zone);
-    const result = new Map<string, CurrentRecords>();
-    const jobs: Array<{ name: string; qname: string; type: 'A' | 'AAAA' | 'TXT' }> = [];
-    for (const raw of names) {
+    const wanted = names.map((raw) => {
       const name = normalizeName(raw);
       this.#assertInZone(name, z);
+      return name;
+    });
+    if (wanted.length >= (this.#opts.axfrMinNames ?? 32) && !this.#noTransfer.has(z)) {
+      const snapshot = await this.#snapshot(z, opts?.signal);
+      if (snapshot) return new Map(wanted.map((n) => [n, snapshot.records.get(n) ?? { name: n }]));
+    }
+    return this.#readByQueries(wanted, opts?.signal);
+  }
+
+  async #readByQueries(
+    names: string[],
+    signal: AbortSignal | undefined,
+  ): Promise<Map<string, CurrentRecords>> {
+    const result = new Map<string, CurrentRecords>();
+    const jobs: Array<{ name: string; qname: string; type: 'A' | 'AAAA' | 'TXT' }> = [];
+    for (const name of names) {
       result.set(name, { name });
       jobs.push({ name, qname: name, type: 'A' }, { name, qname: name, type: 'AAAA' });
       jobs.push({ name, qname: markerName(name), type: 'TXT' });
     }
-    await mapLimit(jobs, this.#opts.readConcurrency ?? 64, async (job) => {
-      const answers = await this.#query(job.qname, job.type, opts?.signal);
-      const current = result.get(job.name)!;
-      const here = answers.filter((a) => a.name.toLowerCase().replace(/\.$/, '') === job.qname);
-      const cname = here.find((a) => a.type === 'CNAME');
-      if (cname && job.type !== 'TXT') current.cname = normalizeName(String(cname.data));
-      if (job.type === 'TXT') {
-        const txt = here.filter((a) => a.type === 'TXT');
-        if (txt.length) current.marker = txt.map((a) => joinTxt(a.data)).sort();
-        return;
-      }
-      const rrs = here.filter((a) => a.type === job.type);
-      if (rrs.length) {
-        current[job.type as AddressType] = {
-          ttl: Math.min(...rrs.map((a) => a.ttl ?? 0)),
-          addresses: normalizeAddresses(rrs.map((a) => String(a.data))),
-        };
-      }
+    await mapLimit(jobs, this.#opts.readConcurrency ?? 256, async (job) => {
+      const answers = await this.#query(job.qname, job.type, signal);
+      addAnswers(result.get(job.name)!, job.qname, job.type, answers);
     });
     return result;
+  }
+
+  /**
+   * The zone as the primary serves it now: the kept copy while the SOA serial is unchanged,
+   * else a fresh AXFR. Undefined when the primary refuses transfers (remembered per zone).
+   */
+  async #snapshot(zone: string, signal: AbortSignal | undefined): Promise<ZoneSnapshot | undefined> {
+    const soa = (await this.#query(zone, 'SOA', signal)).find((a) => a.type === 'SOA');
+    const serial = (soa?.data as { serial?: number } | undefined)?.serial;
+    const kept = this.#snapshots.get(zone);
+    if (kept && serial !== undefined && kept.serial === serial) return kept;
+    let records: RecordAnswer[];
+    try {
+      records = await transferZone(this.#opts.server, zone, {
+        timeoutMs: Math.max(this.#opts.timeoutMs, 30_000),
+        tsig: this.#opts.tsig,
+        now: this.#opts.now,
+        signal,
+      });
+    } catch (err) {
+      signal?.throwIfAborted();
+      if (err instanceof DnsRcodeError) {
+        // Not allowed to transfer: read by queries from now on (allow-transfer to the key helps).
+        this.#noTransfer.add(zone);
+        this.#snapshots.delete(zone);
+        return undefined;
+      }
+      throw errorForTransport(err, `${this.#serverText()} transferring zone ${zone}`);
+    }
+    const snapshot: ZoneSnapshot = { serial: serial ?? -1, records: indexTransfer(zone, records) };
+    this.#snapshots.delete(zone);
+    this.#snapshots.set(zone, snapshot);
+    // Keep a few zones: the largest reads are of few zones, and a snapshot of 100,000 names is big.
+    while (this.#snapshots.size > MAX_SNAPSHOTS) this.#snapshots.delete(this.#snapshots.keys().next().value!);
+    return snapshot;
   }
 
   async apply(zone: string, changes: NameChange[], opts?: BackendCallOptions): Promise<ApplyResult> {
@@ -110,13 +167,16 @@ export class Rfc2136Backend implements DnsBackend {
       const error = await this.#send(z, chunk.prerequisites, chunk.updates, opts?.signal);
       if (!error) await this.#awaitServed(chunk.changes[chunk.changes.length - 1]!, opts?.signal);
       result.chunks.push(error ? { names, records, error } : { names, records });
-      // Credentials, policy and reachability fail the same way for every chunk: stop early.
-      if (error && error.kind !== 'PRECONDITION') fatal = error;
+      // Credentials and reachability fail the same way for every message: stop early. A refusal
+      // or a server failure may concern one name only, so the other messages are still sent.
+      if (error && (error.kind === 'UNREACHABLE' || error.kind === 'AUTH')) fatal = error;
     }
     return result;
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.#opts.ownsTransport?.close();
+  }
 
   /**
    * A signing primary (BIND with `inline-signing yes`) answers an UPDATE when the unsigned zone
@@ -189,7 +249,11 @@ export class Rfc2136Backend implements DnsBackend {
     return errorForRcode(header.rcode, this.#where(zone), tsig?.name);
   }
 
-  async #query(qname: string, type: 'A' | 'AAAA' | 'TXT', signal?: AbortSignal): Promise<RecordAnswer[]> {
+  async #query(
+    qname: string,
+    type: 'A' | 'AAAA' | 'TXT' | 'SOA',
+    signal?: AbortSignal,
+  ): Promise<RecordAnswer[]> {
     const { transport, server, timeoutMs } = this.#opts;
     let reply: Buffer;
     try {
@@ -197,7 +261,8 @@ export class Rfc2136Backend implements DnsBackend {
       reply = await transport.exchange(server, query, { timeoutMs, signal });
     } catch (err) {
       signal?.throwIfAborted();
-      throw errorForTransport(err, `${this.#serverText()} reading ${qname} ${type}`);
+      // The message names the zone's server, not the record: one read serves many aliases.
+      throw errorForTransport(err, `${this.#serverText()} reading ${type} records`);
     }
     let packet;
     try {
@@ -247,6 +312,60 @@ export class Rfc2136Backend implements DnsBackend {
   #where(zone: string): string {
     return `update of zone ${zone} at ${this.#serverText()}`;
   }
+}
+
+/** Adds the answer to a query for `qname` and `type` to what `current` holds. */
+function addAnswers(
+  current: CurrentRecords,
+  qname: string,
+  type: 'A' | 'AAAA' | 'TXT',
+  answers: RecordAnswer[],
+): void {
+  const here = answers.filter((a) => normalizeName(a.name) === qname);
+  const cname = here.find((a) => a.type === 'CNAME');
+  if (cname && type !== 'TXT') current.cname = normalizeName(String(cname.data));
+  if (type === 'TXT') {
+    const txt = here.filter((a) => a.type === 'TXT');
+    if (txt.length) current.marker = txt.map((a) => joinTxt(a.data)).sort();
+    return;
+  }
+  const rrs = here.filter((a) => a.type === type);
+  if (rrs.length) {
+    current[type] = {
+      ttl: Math.min(...rrs.map((a) => a.ttl ?? 0)),
+      addresses: normalizeAddresses(rrs.map((a) => String(a.data))),
+    };
+  }
+}
+
+/** The names of a transferred zone as reads see them: A, AAAA, CNAME, and the marker TXT. */
+function indexTransfer(zone: string, records: RecordAnswer[]): Map<string, CurrentRecords> {
+  const byName = new Map<string, RecordAnswer[]>();
+  for (const rr of records) {
+    if (rr.type !== 'A' && rr.type !== 'AAAA' && rr.type !== 'CNAME' && rr.type !== 'TXT') continue;
+    const name = normalizeName(rr.name);
+    const list = byName.get(name);
+    if (list) list.push(rr);
+    else byName.set(name, [rr]);
+  }
+  const index = new Map<string, CurrentRecords>();
+  const prefix = `${markerName('')}`;
+  for (const [name, rrs] of byName) {
+    if (name.startsWith(prefix)) continue;
+    const current: CurrentRecords = { name };
+    addAnswers(current, name, 'A', rrs);
+    addAnswers(current, name, 'AAAA', rrs);
+    index.set(name, current);
+  }
+  for (const [name, rrs] of byName) {
+    if (!name.startsWith(prefix)) continue;
+    const owner = name.slice(prefix.length);
+    if (!isSubdomain(owner, zone)) continue;
+    const current = index.get(owner) ?? { name: owner };
+    addAnswers(current, name, 'TXT', rrs);
+    if (current.marker) index.set(owner, current);
+  }
+  return index;
 }
 
 function joinTxt(data: unknown): string {

@@ -1,6 +1,6 @@
 import { Rfc2136Backend } from '../../../src/backends/rfc2136/backend.ts';
 import type { TsigAlgorithm, TsigKey } from '../../../src/dns/tsig.ts';
-import { NetTransport } from '../../../src/dns/transport.ts';
+import { TcpPipelineTransport } from '../../../src/dns/tcp-pipeline.ts';
 import type { TestDnsServer } from '../../harness/server-common.ts';
 import type { TsigKey as HarnessKey } from '../../harness/tsig.ts';
 import type { ConformanceFixture } from './suite.ts';
@@ -26,7 +26,8 @@ export function rfc2136Backend(
     zones: [zone],
     tsig: key,
     timeoutMs: 5000,
-    transport: new NetTransport(),
+    // The production transport: persistent, pipelined TCP connections to the primary.
+    transport: new TcpPipelineTransport(),
     now: () => Date.now(),
   });
 }
