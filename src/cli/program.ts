@@ -237,7 +237,12 @@ after the command.`,
     )
     .option('-n, --namespace <namespace>', 'watch only this namespace (default: all namespaces)')
     .option('-l, --selector <labels>', 'watch only ApexAliases matching this label selector')
-    .option('--concurrency <n>', 'reconcile passes running at once (each over up to --batch-size aliases)', int, 2)
+    .option(
+      '--concurrency <n>',
+      'reconcile passes running at once (each over up to --batch-size aliases)',
+      int,
+      2,
+    )
     .option('--bind-address <ip>', 'address of the probe and metrics servers', '0.0.0.0')
     .option('--health-port <port>', 'port of /healthz and /readyz (and /metrics)', int, 8081)
     .option('--metrics-port <port>', 'port of /metrics (may equal --health-port)', int, 8080)

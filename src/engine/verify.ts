@@ -3,7 +3,6 @@ import type { AliasOutcome, PlannedChange, SyncDeps } from './types.ts';
 import { aliasLogger } from '../observe/logger.ts';
 import { sameAddresses } from '../plan/addresses.ts';
 import type { AddressRRset, AddressType, CurrentRecords } from '../plan/types.ts';
-import { mapLimit } from '../util/concurrency.ts';
 
 /** After a write, reads the names back: the backend must now hold exactly what was written. */
 export async function readBack(
@@ -42,8 +41,10 @@ export async function readBack(
 }
 
 /**
- * Asks every authoritative nameserver what it serves for each alias not written in this pass (a
- * fresh write is given time to reach the secondaries and is verified on the next look).
+ * Verifies the zone on every authoritative nameserver for the aliases not written in this pass
+ * (a fresh write is given time to reach the secondaries and is verified on the next look): one
+ * SOA serial per nameserver, and per-name questions only where a serial differs from the
+ * primary's (behaviour rule 13).
  */
 export async function checkNameservers(
   backend: DnsBackend,
@@ -53,24 +54,22 @@ export async function checkNameservers(
 ): Promise<void> {
   const verifier = deps.nameservers?.(backend.name);
   if (!verifier) return;
-  await mapLimit(group, 16, async (o) => {
-    if (o.written || !o.desired || !o.current || o.verdict?.kind === 'blocked') return;
+  const checked = group.filter((o) => !o.written && o.desired && o.current && o.verdict?.kind !== 'blocked');
+  const names = checked.map((o) => {
     const expected: Partial<Record<AddressType, string[] | null>> = {};
     for (const type of ['A', 'AAAA'] as AddressType[]) {
-      const want = o.desired[type];
+      const want = o.desired![type];
       if (want.action === 'write' && o.drift?.action !== 'report' && o.drift?.action !== 'fight')
         expected[type] = want.rrset.addresses;
       else if (want.action === 'remove') expected[type] = null;
       else expected[type] = o.current![type]?.addresses ?? null;
     }
-    try {
-      o.nameservers = await verifier.check(zone, o.fqdn, expected);
-    } catch (err) {
-      deps.logger.warn('could not query the nameservers', {
-        zone,
-        name: o.fqdn,
-        error: (err as Error).message,
-      });
-    }
+    return { name: o.fqdn, expected };
   });
+  try {
+    const verdicts = await verifier.checkZone(zone, names);
+    for (const o of checked) o.nameservers = verdicts.get(o.fqdn);
+  } catch (err) {
+    deps.logger.warn('could not query the nameservers', { zone, error: (err as Error).message });
+  }
 }
