@@ -2,16 +2,19 @@
 export interface RefreshPolicy {
   minSeconds: number;
   maxSeconds: number;
-  /** ±fraction applied to the TTL, so that aliases of one target do not refresh in lock step. */
+  /** Up to this fraction of the TTL is added, so that aliases of one target do not refresh in lock step. */
   jitter: number;
 }
 
 /**
- * The delay until the next lookup: the answer's remaining TTL with jitter, bounded by the
- * configured minimum and maximum. `random` returns [0, 1) and is injected for tests.
+ * The delay until the next lookup: the answer's remaining TTL, plus up to `jitter` of it, bounded
+ * by the configured minimum and maximum. The spread is only ever later: an alias that looked
+ * again before its target's answer expired would meet the cached answer with little TTL left
+ * and be due again soon, doubling the reconciles of every alias. `random` returns [0, 1) and is
+ * injected for tests.
  */
 export function refreshDelaySeconds(ttlSeconds: number, policy: RefreshPolicy, random: () => number): number {
-  const jittered = ttlSeconds * (1 + policy.jitter * (2 * random() - 1));
+  const jittered = ttlSeconds * (1 + policy.jitter * random());
   return Math.min(policy.maxSeconds, Math.max(policy.minSeconds, jittered));
 }
 

@@ -4,14 +4,15 @@ import { BACKOFF_MAX_SECONDS, backoffSeconds, refreshDelaySeconds } from '../../
 const policy = { minSeconds: 30, maxSeconds: 86400, jitter: 0.1 };
 
 describe('behaviour rule 15: refresh on TTL with jitter, bounded', () => {
-  it('refreshes when the TTL runs out, ±10% jitter at the extremes of random()', () => {
-    expect(refreshDelaySeconds(300, policy, () => 0.5)).toBe(300);
-    expect(refreshDelaySeconds(300, policy, () => 0)).toBeCloseTo(270);
+  it('refreshes when the TTL runs out, up to 10% later, never before (the cached answer would still stand)', () => {
+    expect(refreshDelaySeconds(300, policy, () => 0)).toBe(300);
+    expect(refreshDelaySeconds(300, policy, () => 0.5)).toBeCloseTo(315);
     expect(refreshDelaySeconds(300, policy, () => 0.999999)).toBeCloseTo(330, 3);
   });
 
   it('never refreshes sooner than minSeconds or later than maxSeconds', () => {
     expect(refreshDelaySeconds(5, policy, () => 0.5)).toBe(30);
+    expect(refreshDelaySeconds(29, policy, () => 0)).toBe(30);
     expect(refreshDelaySeconds(10 * 86400, policy, () => 0.5)).toBe(86400);
   });
 
