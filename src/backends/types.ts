@@ -51,5 +51,11 @@ export interface DnsBackend {
    * Throws only for programming errors, never for a backend's answer.
    */
   apply(zone: string, changes: NameChange[], opts?: BackendCallOptions): Promise<ApplyResult>;
+  /**
+   * Every ownership marker in the zone: owner name → the TXT strings at its marker name. The
+   * controller's sweep uses it to find records whose ApexAlias no longer exists. Optional: a
+   * backend without it is not swept (docs/backends.md says which).
+   */
+  markers?(zone: string, opts?: BackendCallOptions): Promise<Map<string, string[]>>;
   close(): Promise<void>;
 }

@@ -49,6 +49,8 @@ export interface Rfc2136Options {
 interface ZoneSnapshot {
   serial: number;
   records: Map<string, CurrentRecords>;
+  /** Owner name → marker TXT strings. */
+  markers: Map<string, string[]>;
 }
 
 const MAX_SNAPSHOTS = 16;
@@ -66,6 +68,8 @@ export class Rfc2136Backend implements DnsBackend {
   readonly #snapshots = new Map<string, ZoneSnapshot>();
   /** Zones whose primary refused a transfer. */
   readonly #noTransfer = new Set<string>();
+  /** The markers of every zone swept, while its serial holds. */
+  readonly #markerSnapshots = new Map<string, ZoneSnapshot>();
 
   constructor(opts: Rfc2136Options) {
     this.name = opts.name;
@@ -96,6 +100,20 @@ export class Rfc2136Backend implements DnsBackend {
     return this.#readByQueries(wanted, opts?.signal);
   }
 
+  /** Every marker of the zone, from its last transfer while the SOA serial holds, else a new one. */
+  async markers(zone: string, opts?: BackendCallOptions): Promise<Map<string, string[]>> {
+    const z = normalizeName(zone);
+    this.#assertInZone(z, z);
+    const snapshot = await this.#snapshot(z, opts?.signal, 'markers');
+    if (!snapshot)
+      throw new BackendError(
+        'REFUSED',
+        'REFUSED',
+        `${this.#serverText()} refuses zone transfers of ${z}, so its ownership markers cannot be listed; allow transfers to the TSIG key (BIND allow-transfer, Knot acl action transfer)`,
+      );
+    return snapshot.markers;
+  }
+
   async #readByQueries(
     names: string[],
     signal: AbortSignal | undefined,
@@ -118,10 +136,15 @@ export class Rfc2136Backend implements DnsBackend {
    * The zone as the primary serves it now: the kept copy while the SOA serial is unchanged,
    * else a fresh AXFR. Undefined when the primary refuses transfers (remembered per zone).
    */
-  async #snapshot(zone: string, signal: AbortSignal | undefined): Promise<ZoneSnapshot | undefined> {
+  async #snapshot(
+    zone: string,
+    signal: AbortSignal | undefined,
+    use: 'read' | 'markers' = 'read',
+  ): Promise<ZoneSnapshot | undefined> {
     const soa = (await this.#query(zone, 'SOA', signal)).find((a) => a.type === 'SOA');
     const serial = (soa?.data as { serial?: number } | undefined)?.serial;
-    const kept = this.#snapshots.get(zone);
+    const kept =
+      this.#snapshots.get(zone) ?? (use === 'markers' ? this.#markerSnapshots.get(zone) : undefined);
     if (kept && serial !== undefined && kept.serial === serial) return kept;
     let records: RecordAnswer[];
     try {
@@ -141,7 +164,14 @@ export class Rfc2136Backend implements DnsBackend {
       }
       throw errorForTransport(err, `${this.#serverText()} transferring zone ${zone}`);
     }
-    const snapshot: ZoneSnapshot = { serial: serial ?? -1, records: indexTransfer(zone, records) };
+    const index = indexTransfer(zone, records);
+    const markers = new Map([...index.values()].filter((c) => c.marker).map((c) => [c.name, c.marker!]));
+    const snapshot: ZoneSnapshot = { serial: serial ?? -1, records: index, markers };
+    // The sweep visits every zone: keep only their (small) marker lists, not whole zones.
+    if (use === 'markers') {
+      this.#markerSnapshots.set(zone, { ...snapshot, records: new Map() });
+      return snapshot;
+    }
     this.#snapshots.delete(zone);
     this.#snapshots.set(zone, snapshot);
     // Keep a few zones: the largest reads are of few zones, and a snapshot of 100,000 names is big.

@@ -20,6 +20,7 @@ import {
   failedExpectations,
   indexByOwner,
   invalidChange,
+  markersOf,
   recordCount,
 } from './model.ts';
 
@@ -145,6 +146,12 @@ export class ZoneFileBackend implements DnsBackend {
     const result = new Map<string, CurrentRecords>();
     for (const name of wanted) result.set(name, currentRecords(index, name));
     return result;
+  }
+
+  async markers(zone: string, opts?: BackendCallOptions): Promise<Map<string, string[]>> {
+    opts?.signal?.throwIfAborted();
+    const z = this.#servedZone(zone);
+    return markersOf(indexByOwner((await this.#load(z))?.records ?? []));
   }
 
   async apply(zone: string, changes: NameChange[], opts?: BackendCallOptions): Promise<ApplyResult> {

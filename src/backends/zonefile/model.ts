@@ -194,3 +194,15 @@ export function recordCount(changes: readonly NameChange[]): number {
   }
   return n;
 }
+
+/** Every ownership marker of the zone: owner name → the TXT strings at its marker name. */
+export function markersOf(index: OwnerIndex): Map<string, string[]> {
+  const prefix = markerName('');
+  const markers = new Map<string, string[]>();
+  for (const [name, records] of index) {
+    if (!name.startsWith(prefix)) continue;
+    const txt = records.filter((r) => r.type === 'TXT').map((r) => txtValue(r.rdata));
+    if (txt.length) markers.set(name.slice(prefix.length), txt.sort());
+  }
+  return markers;
+}
