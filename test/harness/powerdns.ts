@@ -69,6 +69,11 @@ export interface PowerDnsServer extends TestDnsServer {
   apiRequests(): ApiRequestLine[];
   /** Resolves once at least `count` requests are logged (rejects after `timeoutMs`, default 5 s). */
   waitForApiRequests(count: number, timeoutMs?: number): Promise<ApiRequestLine[]>;
+  /**
+   * Resolves with every request logged once no new line has come for `quietMs` (default 200):
+   * a baseline that the log lines of requests answered earlier can no longer move.
+   */
+  settledApiRequests(quietMs?: number): Promise<ApiRequestLine[]>;
   /** The zone's SOA serial as served over DNS (real dig). */
   serial(zone: string): Promise<number>;
   /**
@@ -337,6 +342,15 @@ export async function startPowerDns(options: StartPowerDnsOptions): Promise<Powe
             throw new Error(`PowerDNS logged ${requests.length} API requests, not the ${count} awaited`);
           }
           await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        return [...requests];
+      },
+      settledApiRequests: async (quietMs = 200) => {
+        let seen = requests.length;
+        for (let quietFor = 0; quietFor < quietMs;) {
+          await new Promise((resolve) => setTimeout(resolve, 10));
+          quietFor = requests.length === seen ? quietFor + 10 : 0;
+          seen = requests.length;
         }
         return [...requests];
       },

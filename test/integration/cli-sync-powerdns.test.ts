@@ -81,14 +81,13 @@ describe('apexalias sync end to end against PowerDNS through its HTTP API (dnsup
   const a = async (name: string): Promise<string[]> => [...(await pdns.dig(name, 'A')).answers].sort();
   /**
    * The API requests the server logged while `run` ran. PowerDNS logs a request just after its
-   * answer, so this waits for `expected` lines, then a little longer to see that no more come.
+   * answer, so the log is let settle before and after, and `expected` lines are waited for.
    */
   const requestsDuring = async (run: () => Promise<CliResult>, expected: number) => {
-    const before = pdns.apiRequests().length;
+    const before = (await pdns.settledApiRequests()).length;
     const r = await run();
     await pdns.waitForApiRequests(before + expected);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const lines = pdns.apiRequests().slice(before);
+    const lines = (await pdns.settledApiRequests()).slice(before);
     return { r, lines, methods: lines.map((l) => l.method) };
   };
   /**
@@ -217,12 +216,12 @@ describe('apexalias sync end to end against PowerDNS through its HTTP API (dnsup
     const missingDir = await mkdtemp(join(tmpdir(), 'apexalias-e2e-pdns-nokey-'));
     try {
       await writeFile(join(missingDir, 'apexalias.yaml'), configText('no-such-key'));
-      const before = pdns.apiRequests().length;
+      const before = (await pdns.settledApiRequests()).length;
       const r = await sync(join(missingDir, 'apexalias.yaml'));
       expect(r.code).toBe(2);
       expect(r.stderr).toContain(join(missingDir, 'no-such-key'));
       expect(r.stderr).toContain('ERR_CONFIG_SECRET');
-      expect(pdns.apiRequests().length).toBe(before);
+      expect((await pdns.settledApiRequests()).length).toBe(before);
     } finally {
       await rm(missingDir, { recursive: true, force: true });
     }

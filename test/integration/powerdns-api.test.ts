@@ -93,7 +93,7 @@ describe('powerdns backend against a real pdns_server (dnsupdate=no)', () => {
 
   it('one PATCH is one transaction: a batch with a change PowerDNS rejects leaves every name untouched', async () => {
     const serial = await server.serial(ZONE);
-    const logged = server.apiRequests().length;
+    const logged = (await server.settledApiRequests()).length;
     // The server parses each record; this address is refused (HTTP 422) after the good name's
     // REPLACEs already ran inside the same transaction.
     const result = await backend.apply(ZONE, [
@@ -103,14 +103,15 @@ describe('powerdns backend against a real pdns_server (dnsupdate=no)', () => {
     expect(result.chunks).toHaveLength(1);
     const error = result.chunks[0]!.error;
     expect(error?.kind).toBe('INVALID');
-    expect(error?.detail).toBe('HTTP 422');
+    expect(error?.detail).toBe('HTTP_422');
     expect(error?.message).toContain('unable to parse IP address');
     messages.push(error!.message);
     expect(await a(n('atom-good'))).toEqual([]);
     expect(await txt(n('atom-good'))).toEqual([]);
     expect(await server.serial(ZONE)).toBe(serial);
     // The server did receive the PATCH, and said no to it.
-    const lines = (await server.waitForApiRequests(logged + 1)).slice(logged);
+    await server.waitForApiRequests(logged + 1);
+    const lines = (await server.settledApiRequests()).slice(logged);
     expect(lines.filter((l) => l.method === 'PATCH').map((l) => l.status)).toEqual([422]);
   });
 
@@ -161,20 +162,22 @@ describe('powerdns backend against a real pdns_server (dnsupdate=no)', () => {
     const many = Array.from({ length: 51 }, (_, i) => `y${i}.${BIG}`);
 
     let stats = backend.requestStats();
-    let logged = (await server.waitForApiRequests(stats.GET + stats.PATCH)).length;
+    let logged = (await server.settledApiRequests()).length;
     await backend.read(BIG, few);
     const afterFew = backend.requestStats();
     expect(afterFew.GET - stats.GET).toBe(6); // the name and its marker name, for each
     expect(afterFew.filteredReads - stats.filteredReads).toBe(6);
     expect(afterFew.wholeZoneReads).toBe(stats.wholeZoneReads);
-    const fewLines = (await server.waitForApiRequests(logged + 6)).slice(logged);
+    await server.waitForApiRequests(logged + 6);
+    const fewLines = (await server.settledApiRequests()).slice(logged);
 
     stats = afterFew;
-    logged += 6;
+    logged += fewLines.length;
     await backend.read(BIG, many);
     expect(backend.requestStats().GET - stats.GET).toBe(1);
     expect(backend.requestStats().wholeZoneReads - stats.wholeZoneReads).toBe(1);
-    const manyLines = (await server.waitForApiRequests(logged + 1)).slice(logged);
+    await server.waitForApiRequests(logged + 1);
+    const manyLines = (await server.settledApiRequests()).slice(logged);
 
     // The server's own log: the same requests, and a filtered answer is a small fraction of the zone.
     expect(fewLines.map((l) => `${l.method} ${l.path} ${l.status}`)).toEqual(
@@ -273,7 +276,7 @@ describe('powerdns backend against a real pdns_server (dnsupdate=no)', () => {
     const small = powerdnsApiBackend(server, [ZONE], { maxRequestBytes: 10_000 });
     const names = Array.from({ length: 120 }, (_, i) => n(`split${i}`));
     const serial = await server.serial(ZONE);
-    const logged = server.apiRequests().length;
+    const logged = (await server.settledApiRequests()).length;
     const result = await small.apply(
       ZONE,
       names.map((name, i) => claim(name, [`10.9.0.${i}`])),
@@ -283,7 +286,9 @@ describe('powerdns backend against a real pdns_server (dnsupdate=no)', () => {
     expect(result.chunks.flatMap((c) => c.names)).toEqual(names);
     expect((await server.serial(ZONE)) - serial).toBe(result.chunks.length);
     const stats = small.requestStats();
-    const lines = (await server.waitForApiRequests(logged + stats.GET + stats.PATCH)).slice(logged);
+    await server.waitForApiRequests(logged + stats.GET + stats.PATCH);
+    const lines = (await server.settledApiRequests()).slice(logged);
+    expect(lines).toHaveLength(stats.GET + stats.PATCH);
     expect(lines.filter((l) => l.method === 'PATCH')).toHaveLength(result.chunks.length);
     expect((await small.read(ZONE, names)).get(names[119]!)?.A?.addresses).toEqual(['10.9.0.119']);
   });
@@ -297,7 +302,7 @@ describe('powerdns backend against a real pdns_server (dnsupdate=no)', () => {
     );
     expect(result.chunks).toHaveLength(1);
     const error = result.chunks[0]!.error;
-    expect([error?.kind, error?.detail]).toEqual(['INVALID', 'HTTP 400']);
+    expect([error?.kind, error?.detail]).toEqual(['INVALID', 'HTTP_400']);
     expect(error?.message).toContain('maxRequestBytes');
     messages.push(error!.message);
     expect(await a(names[0]!)).toEqual([]);
@@ -317,7 +322,7 @@ describe('powerdns backend against a real pdns_server (dnsupdate=no)', () => {
     try {
       const result = await backend.apply(ZONE, [claim(n('locked'), ['192.0.2.51'])]);
       const error = result.chunks[0]!.error;
-      expect([error?.kind, error?.detail]).toEqual(['SERVER', 'HTTP 500']);
+      expect([error?.kind, error?.detail]).toEqual(['SERVER', 'HTTP_500']);
       expect(error?.retryable).toBe(true);
       messages.push(error!.message);
     } finally {
@@ -332,7 +337,7 @@ describe('powerdns backend against a real pdns_server (dnsupdate=no)', () => {
   it('a wrong API key is AUTH (HTTP 401) with advice, for reads and writes', async () => {
     const wrong = powerdnsApiBackend(server, [ZONE], { apiKey: 'not-the-key' });
     const error = await rejection(wrong.read(ZONE, [n('auth')]));
-    expect([error.kind, error.detail]).toEqual(['AUTH', 'HTTP 401']);
+    expect([error.kind, error.detail]).toEqual(['AUTH', 'HTTP_401']);
     expect(error.message).toContain('apiKeyFile');
     const result = await wrong.apply(ZONE, [claim(n('auth'), ['192.0.2.52'])]);
     expect(result.chunks[0]!.error?.kind).toBe('AUTH');
@@ -347,7 +352,7 @@ describe('powerdns backend against a real pdns_server (dnsupdate=no)', () => {
     expect(noZone.message).toContain('pdnsutil create-zone missing.test');
     const wrongServer = powerdnsApiBackend(server, [ZONE], { serverId: 'nope' });
     const noServer = await rejection(wrongServer.read(ZONE, [n('www')]));
-    expect([noServer.kind, noServer.detail]).toEqual(['NOTZONE', 'HTTP 404']);
+    expect([noServer.kind, noServer.detail]).toEqual(['NOTZONE', 'HTTP_404']);
     expect(noServer.message).toContain('serverId');
     // A zone not in the backend's own list is refused before anything is sent.
     const before = backend.requestStats().GET;
