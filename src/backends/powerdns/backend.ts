@@ -173,7 +173,7 @@ export class PowerDnsBackend implements DnsBackend {
       });
     } catch (err) {
       if (err instanceof BackendError) {
-        if (err.detail === 'HTTP 404') this.#zoneIds.delete(ref.name);
+        if (err.detail === 'HTTP_404') this.#zoneIds.delete(ref.name);
         return err;
       }
       throw err;
@@ -228,7 +228,7 @@ export class PowerDnsBackend implements DnsBackend {
         signal,
       });
     } catch (err) {
-      if (err instanceof BackendError && err.detail === 'HTTP 404') this.#zoneIds.delete(ref.name);
+      if (err instanceof BackendError && err.detail === 'HTTP_404') this.#zoneIds.delete(ref.name);
       throw err;
     }
     const rrsets = rrsetsOf(response.body);

@@ -158,8 +158,9 @@ export class PowerDnsClient {
     body: string | undefined,
     ctx: RequestContext,
   ): BackendError {
-    const detail = `HTTP ${status}`;
-    const said = `${this.where} answered ${detail} ${ctx.what}${text ? `: ${text}` : ''}`;
+    // A label-safe detail (metrics keep [A-Za-z0-9_] only); the message says it the usual way.
+    const detail = `HTTP_${status}`;
+    const said = `${this.where} answered HTTP ${status} ${ctx.what}${text ? `: ${text}` : ''}`;
     if (status === 401 || status === 403) {
       return new BackendError(
         'AUTH',
