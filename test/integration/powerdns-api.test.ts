@@ -302,7 +302,14 @@ describe('powerdns backend against a real pdns_server (dnsupdate=no)', () => {
     );
     expect(result.chunks).toHaveLength(1);
     const error = result.chunks[0]!.error;
-    expect([error?.kind, error?.detail]).toEqual(['INVALID', 'HTTP_400']);
+    // PowerDNS stops reading at webserver-max-bodysize, answers 400 and closes the connection
+    // with the rest of the body unread, so the client sees the 400 or, in about one case in
+    // eight on this machine, a reset (measured: 35 of 40 PATCHes of 2.5 MB got the 400).
+    expect([
+      ['INVALID', 'HTTP_400'],
+      ['UNREACHABLE', 'ECONNRESET'],
+      ['UNREACHABLE', 'EPIPE'],
+    ]).toContainEqual([error?.kind, error?.detail]);
     expect(error?.message).toContain('maxRequestBytes');
     messages.push(error!.message);
     expect(await a(names[0]!)).toEqual([]);

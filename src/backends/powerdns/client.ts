@@ -32,6 +32,8 @@ export interface RequestContext {
 }
 
 const MAX_ERROR_TEXT = 300;
+/** Bodies above this may meet the server's body limit (PowerDNS: 2 MB unless configured). */
+const LARGE_BODY = 1024 * 1024;
 
 /** The text of an error answer: PowerDNS sends `{"error": "..."}` or plain text. */
 function errorText(text: string): string {
@@ -127,11 +129,20 @@ export class PowerDnsClient {
         );
       }
       const { code, message } = networkCode(err);
+      // PowerDNS stops reading a body beyond webserver-max-bodysize and closes the connection;
+      // the client then sees either its HTTP 400 or, depending on timing, a reset.
+      const size = body === undefined ? 0 : Buffer.byteLength(body);
+      const tooLarge =
+        size > LARGE_BODY
+          ? `; a body of ${size} bytes was being sent, and PowerDNS resets the connection for one larger ` +
+            'than its webserver-max-bodysize (2 MB by default): if so, lower maxRequestBytes'
+          : '';
       throw new BackendError(
         'UNREACHABLE',
         code,
         `${this.where} cannot be reached ${ctx.what} (${code}: ${message}); check that pdns_server runs with ` +
-          'api=yes and webserver=yes on that address and port, and that webserver-allow-from lists this client',
+          'api=yes and webserver=yes on that address and port, and that webserver-allow-from lists this client' +
+          tooLarge,
         { cause: err },
       );
     }

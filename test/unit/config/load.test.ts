@@ -238,7 +238,7 @@ describe('validateConfig', () => {
     [{ backends: [{ ...rfc, name: 'Primary' }] }, 'backends[0].name: must be a lower-case DNS label'],
     [
       { backends: [{ ...rfc, type: 'bind' }] },
-      'backends[0].type: unsupported value "bind": must be one of "rfc2136", "zonefile", "powerdns"',
+      'backends[0].type: unsupported value "bind": must be one of "rfc2136", "zonefile", "route53", "powerdns"',
     ],
     [{ backends: [without(pdns, 'url')] }, 'backends[0].url: is required'],
     [{ backends: [without(pdns, 'apiKeyFile')] }, 'backends[0].apiKeyFile: is required'],
