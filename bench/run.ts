@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: apexalias `sync` against a real BIND, next to the raw ceiling of the same BIND
- * in the same run (nsupdate over TCP with TSIG, 1 and 500 records per UPDATE).
+ * in the same run (nsupdate over TCP with TSIG, 1 and 500 records per UPDATE), and the same sync
+ * into PowerDNS through its HTTP API (dnsupdate=no) and into Route 53's stand-in.
  *
  * Scenario: 1,000 aliases over 100 targets (A + AAAA each), all in one zone. Measured per round:
  *   cold     first sync: every name is claimed (marker + A + AAAA)
@@ -8,7 +9,8 @@
  *   change   every target moves to new addresses: 1,000 names rewritten
  * Counts come from BIND's own statistics (UPDATE messages received) and the resolver's queries.
  * The same scenario runs into Route 53's stand-in, moto (test/harness/moto.ts), counting the API
- * requests its recording proxy saw; moto's speed says nothing about Route 53's.
+ * requests its recording proxy saw; moto's speed says nothing about Route 53's. PowerDNS's API
+ * requests are counted in its own request log, by method.
  * Writes bench/results/sync-bind.json and .md. Options: --rounds N (default 3), --aliases N, --targets N.
  */
 import { execFile } from 'node:child_process';
@@ -21,6 +23,8 @@ import { startBind } from '../test/harness/bind.ts';
 import type { BindServer } from '../test/harness/bind.ts';
 import { MOTO_CREDENTIALS, startMoto } from '../test/harness/moto.ts';
 import type { MotoServer } from '../test/harness/moto.ts';
+import { startPowerDns } from '../test/harness/powerdns.ts';
+import type { PowerDnsServer } from '../test/harness/powerdns.ts';
 
 const { values } = parseArgs({
   options: {
@@ -42,7 +46,7 @@ interface Measure {
   updates: number;
   records?: number;
   lookups?: number;
-  /** Route 53 API requests by operation (the route53 rows only). */
+  /** API requests: Route 53's by operation, PowerDNS's by HTTP method (those rows only). */
   api?: Record<string, number>;
 }
 
@@ -190,6 +194,63 @@ backends:
   }
 }
 
+async function timedSyncPowerDns(pdns: PowerDnsServer, config: string, manifests: string): Promise<Measure> {
+  // PowerDNS logs a request just after answering it: count once its log has settled.
+  const before = (await pdns.settledApiRequests()).length;
+  const started = process.hrtime.bigint();
+  const r = await run(process.execPath, [
+    'bin/apexalias.js',
+    '--config',
+    config,
+    '--log-level',
+    'warn',
+    'sync',
+    '-f',
+    manifests,
+    '-o',
+    'json',
+  ]);
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (r.code !== 0) throw new Error(`sync into PowerDNS failed (${r.code}): ${r.stderr.slice(0, 2000)}`);
+  const { summary } = JSON.parse(r.stdout) as { summary: { records: number; lookups: number } };
+  const api: Record<string, number> = {};
+  for (const l of (await pdns.settledApiRequests(300)).slice(before))
+    api[l.method] = (api[l.method] ?? 0) + 1;
+  return { seconds, updates: api.PATCH ?? 0, records: summary.records, lookups: summary.lookups, api };
+}
+
+/** The same three syncs into PowerDNS through its HTTP API, with its dynamic updates off. */
+async function roundPowerDns(): Promise<Record<string, Measure>> {
+  const pdns = await startPowerDns({ zones: [{ name: ZONE }], allowUpdate: 'none', soaEditApi: 'INCREASE' });
+  const upstream = await TestAuthServer.start();
+  const dir = await mkdtemp(join(tmpdir(), 'apexalias-bench-pdns-'));
+  try {
+    setTargets(upstream, 1);
+    const config = join(dir, 'apexalias.yaml');
+    await writeFile(
+      config,
+      `ownerId: bench
+resolver: { servers: ["127.0.0.1:${upstream.endpoint.port}"], timeoutMs: 2000, attempts: 3 }
+backends:
+  - { name: pdns, type: powerdns, url: "${pdns.apiUrl}", zones: [${ZONE}], timeoutMs: 30000,
+      apiKeyFile: "${pdns.apiKeyFile}" }
+`,
+    );
+    const manifests = join(dir, 'manifests');
+    await mkdir(manifests);
+    await writeFile(join(manifests, 'aliases.yaml'), aliasDocs().join('\n---\n'));
+    const pdnsCold = await timedSyncPowerDns(pdns, config, manifests);
+    const pdnsNoop = await timedSyncPowerDns(pdns, config, manifests);
+    setTargets(upstream, 2);
+    const pdnsChange = await timedSyncPowerDns(pdns, config, manifests);
+    return { pdnsCold, pdnsNoop, pdnsChange };
+  } finally {
+    await pdns.stop();
+    await upstream.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 function aliasDocs(): string[] {
   return Array.from({ length: ALIASES }, (_, i) =>
     JSON.stringify({
@@ -230,7 +291,7 @@ backends:
     const raw1 = await rawNsupdate(bind, 1, 500, index);
     const raw500 = await rawNsupdate(bind, 500, ALIASES, index);
     process.stderr.write(`round ${index + 1}/${ROUNDS} done\n`);
-    return { cold, noop, change, raw1, raw500, ...(await roundRoute53()) };
+    return { cold, noop, change, raw1, raw500, ...(await roundPowerDns()), ...(await roundRoute53()) };
   } finally {
     await bind.stop();
     await upstream.stop();
@@ -247,6 +308,9 @@ const rows = [
   ['apexalias sync, 100 targets moved (1,000 names rewritten)', 'change'],
   ['raw ceiling: nsupdate, 1 record per UPDATE (500 names)', 'raw1'],
   ['raw ceiling: nsupdate, 500 records per UPDATE (1,000 names)', 'raw500'],
+  ['PowerDNS HTTP API, cold (claim 1,000 names: marker + A + AAAA)', 'pdnsCold'],
+  ['PowerDNS HTTP API, no-op (nothing changed)', 'pdnsNoop'],
+  ['PowerDNS HTTP API, 100 targets moved (1,000 names rewritten)', 'pdnsChange'],
   ['route53 into moto, cold (claim 1,000 names)', 'r53cold'],
   ['route53 into moto, no-op (nothing changed)', 'r53noop'],
   ['route53 into moto, 100 targets moved (1,000 names rewritten)', 'r53change'],
@@ -279,7 +343,7 @@ const body = table
       `| ${r.scenario} | ${r.medianSeconds} (${r.allSeconds.join(', ')}) | ${r.updateMessages} | ${r.records ?? ''} | ${r.lookups ?? ''} | ${r.recordsPerSecond ?? ''} |`,
   )
   .join('\n');
-const md = `# sync against BIND: ${ALIASES} aliases over ${TARGETS} targets, ${ROUNDS} rounds
+const md = `# sync against BIND, PowerDNS and Route 53 (moto): ${ALIASES} aliases over ${TARGETS} targets, ${ROUNDS} rounds
 
 Measured ${new Date().toISOString()} on ${process.platform}/${process.arch}, Node ${process.version}
 (load average ${LOAD_AT_START} when it started: other work on the machine slows every row).
@@ -288,15 +352,28 @@ Wall times include starting the CLI process (Node start-up, config and manifest 
 ${header}
 ${body}
 
-UPDATE messages per 1,000 changed names: **${perThousand}**. For the route53 rows the UPDATE
-column counts ChangeResourceRecordSets batches, and "RRs sent" the records apexalias reports.
+UPDATE messages per 1,000 changed names: **${perThousand}**. For the PowerDNS rows the UPDATE
+column counts PATCH requests, for the route53 rows ChangeResourceRecordSets batches, and "RRs sent"
+the records apexalias reports (for PowerDNS: records written plus RRsets deleted).
+
+PowerDNS 4.7.3 API requests per sync (gsqlite3, dnsupdate=no; counted in PowerDNS's own request
+log). A read of more than 50 names is one GET of the whole zone; each PATCH is checked by a read
+right before it and read back right after (the API has no prerequisites), and the engine reads the
+names back once more:
+
+| scenario | GET | PATCH |
+|---|---|---|
+${table
+  .filter((r) => r.key.startsWith('pdns'))
+  .map((r) => `| ${r.scenario} | ${r.apiRequests?.GET ?? 0} | ${r.apiRequests?.PATCH ?? 0} |`)
+  .join('\n')}
 
 Route 53 API requests per sync (1,000 names; ListHostedZonesByName once, then the zone's pages):
 
 | scenario | ListHostedZonesByName | ListResourceRecordSets | ChangeResourceRecordSets |
 |---|---|---|---|
 ${table
-  .filter((r) => r.apiRequests)
+  .filter((r) => r.key.startsWith('r53'))
   .map(
     (r) =>
       `| ${r.scenario} | ${r.apiRequests!.ListHostedZonesByName ?? 0} | ${r.apiRequests!.ListResourceRecordSets ?? 0} | ${r.apiRequests!.ChangeResourceRecordSets ?? 0} |`,

@@ -87,6 +87,14 @@ function backend(schema: unknown): Json {
     tsig.keyFile!.description =
       'A key of existingSecret that holds a BIND key file (or an absolute path of a mounted file).';
   }
+  if (props.url) {
+    // The loader's URL check (src/config/load.ts), as far as a pattern can say it.
+    props.url.pattern = '^https?://[^/?#@]+(/[^?#]*)?$';
+  }
+  if (props.apiKeyFile) {
+    props.apiKeyFile.description =
+      'A key of existingSecret that holds the PowerDNS API key (or an absolute path of a mounted file).';
+  }
   if (props.directory) {
     props.directory.description =
       'Directory of the zone files; relative paths are placed under /var/lib/apexalias (an emptyDir), ' +

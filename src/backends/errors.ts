@@ -3,8 +3,10 @@ import { ApexAliasError } from '../errors.ts';
 /**
  * Stable codes for backend failures. Every one of them means "nothing was written", except
  * UNREACHABLE after the request left (a timeout): the write may have landed, which is harmless
- * because every write is conditional and the next pass re-reads before it plans.
- * - PRECONDITION: the zone no longer matches the expectation (re-read and plan again).
+ * because every write is checked against the zone and the next pass re-reads before it plans.
+ * - PRECONDITION: the zone no longer matches the expectation (re-read and plan again). With a
+ *   backend that cannot write conditionally (powerdns), detail OVERWRITTEN: the write landed and
+ *   another writer changed the names right after it; the zone holds the other writer's records.
  * - AUTH: the credentials were rejected (TSIG BADSIG/BADKEY/BADTIME, NOTAUTH, HTTP 401/403).
  * - REFUSED: the server refuses updates for this zone or from this client (policy).
  * - NOTZONE: the backend is not authoritative for the zone, or a name lies outside it.

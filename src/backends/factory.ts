@@ -1,10 +1,12 @@
 import type { BackendConfig } from '../config/schema.ts';
+import { loadTokenFile } from '../config/secret-file.ts';
 import { loadTsigKey } from '../config/tsig.ts';
 import type { ReadFile } from '../config/load.ts';
 import { parseEndpoint } from '../dns/transport.ts';
 import { TcpPipelineTransport } from '../dns/tcp-pipeline.ts';
 import type { DnsTransport } from '../dns/transport.ts';
 import { registerSecret } from '../observe/logger.ts';
+import { PowerDnsBackend } from './powerdns/backend.ts';
 import { Rfc2136Backend } from './rfc2136/backend.ts';
 import { Route53Backend } from './route53/backend.ts';
 import { createRoute53Client } from './route53/client.ts';
@@ -60,5 +62,23 @@ export async function createBackend(config: BackendConfig, deps: BackendDeps): P
         hostedZoneIds: config.hostedZoneIds,
         privateZone: config.privateZone,
       });
+    case 'powerdns': {
+      const apiKey = await loadTokenFile(
+        deps.readFile,
+        config.apiKeyFile,
+        `backend ${config.name}: apiKeyFile`,
+      );
+      registerSecret(apiKey);
+      return new PowerDnsBackend({
+        name: config.name,
+        url: config.url,
+        serverId: config.serverId,
+        apiKey,
+        zones: config.zones,
+        timeoutMs: config.timeoutMs,
+        filteredReadMaxNames: config.filteredReadMaxNames,
+        maxRequestBytes: config.maxRequestBytes,
+      });
+    }
   }
 }

@@ -17,7 +17,8 @@ export interface ApplyResult {
 export interface BackendCallOptions {
   /**
    * Cancels the call (a lost lease, shutdown). A write already sent may still land; that is
-   * harmless because every write is conditional and the next pass re-reads before it plans.
+   * harmless because every write is checked against the zone (conditionally, or by reading right
+   * before it where the backend cannot be conditional) and the next pass re-reads before it plans.
    * A cancelled call rejects with the signal's reason.
    */
   signal?: AbortSignal;
@@ -27,7 +28,11 @@ export interface BackendCallOptions {
 export interface BackendCapabilities {
   /** A batch of several names lands whole or not at all. */
   atomicBatch: boolean;
-  /** Writes are refused when the expectation in `NameChange.expect` no longer holds. */
+  /**
+   * The server refuses a write when the expectation in `NameChange.expect` no longer holds. A
+   * backend without it checks the expectation by reading right before it writes, which leaves a
+   * window for a concurrent writer (docs/backends.md).
+   */
   conditional: boolean;
   /** The largest number of names one `apply` call should carry. */
   maxBatchNames: number;

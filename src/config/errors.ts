@@ -7,6 +7,7 @@ import { ApexAliasError } from '../errors.ts';
  * - ERR_CONFIG_UNKNOWN_BACKEND: spec.backend names a backend that is not configured.
  * - ERR_CONFIG_AMBIGUOUS_BACKEND: several backends serve the zone and spec.backend is not set.
  * - ERR_CONFIG_TSIG: the TSIG key cannot be read or is malformed.
+ * - ERR_CONFIG_SECRET: another secret file (an API key) cannot be read or is malformed.
  * None of them is worth retrying before the configuration or the ApexAlias changes.
  */
 export type ConfigErrorCode =
@@ -14,7 +15,8 @@ export type ConfigErrorCode =
   | 'ERR_CONFIG_NO_BACKEND'
   | 'ERR_CONFIG_UNKNOWN_BACKEND'
   | 'ERR_CONFIG_AMBIGUOUS_BACKEND'
-  | 'ERR_CONFIG_TSIG';
+  | 'ERR_CONFIG_TSIG'
+  | 'ERR_CONFIG_SECRET';
 
 export class ConfigError extends ApexAliasError<ConfigErrorCode> {
   constructor(code: ConfigErrorCode, message: string, options?: { cause?: unknown }) {

@@ -19,6 +19,7 @@ import {
   AllowRuleSchema,
   ConfigSchema,
   DEFAULT_TSIG_ALGORITHM,
+  PowerdnsBackendSchema,
   RefreshSchema,
   ResolverSchema,
   Rfc2136BackendSchema,
@@ -28,6 +29,7 @@ import {
 import type {
   BackendConfig,
   Config,
+  PowerdnsBackendConfig,
   Rfc2136BackendConfig,
   Route53BackendConfig,
   ZonefileBackendConfig,
@@ -156,7 +158,37 @@ const BACKEND_KINDS: Record<BackendConfig['type'], BackendKind> = {
       return out;
     },
   },
+  powerdns: {
+    schema: PowerdnsBackendSchema,
+    wildcardZones: false,
+    check(b, path) {
+      const backend = b as PowerdnsBackendConfig;
+      const problem = checkApiUrl(backend.url);
+      return problem ? [`${path}.url: ${problem}`] : [];
+    },
+    finish(b, resolve) {
+      const backend = b as PowerdnsBackendConfig;
+      return { ...backend, url: backend.url.replace(/\/+$/, ''), apiKeyFile: resolve(backend.apiKeyFile) };
+    },
+  },
 };
+
+/** Why `text` is not usable as the base URL of an HTTP API; undefined when it is. */
+function checkApiUrl(text: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return `${JSON.stringify(text)} is not a URL: write it like http://192.0.2.53:8081`;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `must start with http:// or https://`;
+  if (url.username !== '' || url.password !== '') {
+    return 'must not hold credentials; the API key comes from apiKeyFile';
+  }
+  if (url.search !== '' || url.hash !== '') return 'must not have a query (?…) or a fragment (#…)';
+  if (/\/api\/v1\/?$/.test(url.pathname)) return 'leave out /api/v1: it is appended';
+  return undefined;
+}
 
 const BACKEND_TYPES = Object.keys(BACKEND_KINDS);
 
@@ -217,6 +249,12 @@ function checkBackend(raw: unknown, path: string): { backend?: BackendConfig; pr
       );
       delete candidate[key];
     }
+  }
+  if ('apiKey' in candidate) {
+    problems.push(
+      `${path}.apiKey: inline secrets are not accepted; mount the API key as a file and set apiKeyFile`,
+    );
+    delete candidate.apiKey;
   }
   const backend = Value.Default(kind.schema, candidate) as BackendConfig;
   problems.push(...describeSchemaErrors(kind.schema, backend, path));

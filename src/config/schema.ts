@@ -3,8 +3,8 @@
  * defaults and its validation. Credentials are never part of it, only the paths of the files
  * that hold them (mounted Secrets).
  *
- * Backends are a union discriminated by `type`. Adding one (powerdns, route53) means: a schema
- * here, a member in `BackendSchema`, and an entry in `BACKEND_KINDS` (src/config/load.ts).
+ * Backends are a union discriminated by `type`. Adding one means: a schema here, a member in
+ * `BackendSchema`, and an entry in `BACKEND_KINDS` (src/config/load.ts).
  */
 import { Type } from '@sinclair/typebox';
 import type { Static, TLiteral, TUnion } from '@sinclair/typebox';
@@ -204,7 +204,68 @@ export const Route53BackendSchema = Type.Object(
   },
 );
 
-export const BackendSchema = Type.Union([Rfc2136BackendSchema, ZonefileBackendSchema, Route53BackendSchema]);
+/** Defaults of the powerdns backend, also used when it is built without a configuration. */
+export const POWERDNS_DEFAULTS = {
+  serverId: 'localhost',
+  timeoutMs: 10000,
+  filteredReadMaxNames: 50,
+  /** Below PowerDNS's own limit, `webserver-max-bodysize` (2 MB by default). */
+  maxRequestBytes: 2000000,
+} as const;
+
+export const PowerdnsBackendSchema = Type.Object(
+  {
+    name: backendName,
+    type: Type.Literal('powerdns'),
+    zones: zones('The zones this backend serves, each by name. "*" is not allowed for powerdns.'),
+    url: Type.String({
+      description:
+        "The base URL of PowerDNS's webserver (http:// or https://), e.g. http://127.0.0.1:8081. A path " +
+        'prefix (a reverse proxy) is kept; /api/v1 is appended.',
+      minLength: 1,
+    }),
+    serverId: Type.String({
+      description: 'The server_id in /api/v1/servers/{server_id}: localhost for a plain pdns_server.',
+      minLength: 1,
+      default: POWERDNS_DEFAULTS.serverId,
+    }),
+    apiKeyFile: Type.String({
+      description:
+        "Path of a file that holds the API key (pdns.conf's api-key), sent as X-API-Key. Relative to the config file.",
+      minLength: 1,
+    }),
+    timeoutMs: Type.Integer({
+      description: 'How long to wait for the server to answer one request, in milliseconds.',
+      minimum: 100,
+      maximum: 300000,
+      default: POWERDNS_DEFAULTS.timeoutMs,
+    }),
+    filteredReadMaxNames: Type.Integer({
+      description:
+        'Reads of up to this many names fetch only their RRsets (two filtered GETs per name); larger reads ' +
+        'fetch the whole zone in one GET.',
+      minimum: 0,
+      maximum: 100000,
+      default: POWERDNS_DEFAULTS.filteredReadMaxNames,
+    }),
+    maxRequestBytes: Type.Integer({
+      description:
+        "The largest PATCH body sent; larger batches become several PATCHes. Keep it below the server's " +
+        'webserver-max-bodysize (2 MB by default).',
+      minimum: 10000,
+      maximum: 1073741824,
+      default: POWERDNS_DEFAULTS.maxRequestBytes,
+    }),
+  },
+  { description: 'PowerDNS Authoritative spoken to over its HTTP API.', additionalProperties: false },
+);
+
+export const BackendSchema = Type.Union([
+  Rfc2136BackendSchema,
+  ZonefileBackendSchema,
+  Route53BackendSchema,
+  PowerdnsBackendSchema,
+]);
 
 export const ResolverSchema = Type.Object(
   {
@@ -332,6 +393,7 @@ export type BackendConfig = Static<typeof BackendSchema>;
 export type Rfc2136BackendConfig = Static<typeof Rfc2136BackendSchema>;
 export type ZonefileBackendConfig = Static<typeof ZonefileBackendSchema>;
 export type Route53BackendConfig = Static<typeof Route53BackendSchema>;
+export type PowerdnsBackendConfig = Static<typeof PowerdnsBackendSchema>;
 export type TsigConfig = Static<typeof TsigSchema>;
 export type ResolverConfig = Static<typeof ResolverSchema>;
 export type RefreshConfig = Static<typeof RefreshSchema>;

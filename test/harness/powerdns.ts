@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 
+import { dig } from './dig.ts';
 import { answersSoa, queryUdp } from './dnsquery.ts';
 import { freePort } from './ports.ts';
 import { requireBinary, runCommand, startProcess } from './process.ts';
@@ -15,7 +16,28 @@ import {
 import { createTsigKey, generateTsigSecret } from './tsig.ts';
 
 /** Options for {@link startPowerDns}. `secondaryOf` and `alsoNotify` are not supported (yet). */
-export type StartPowerDnsOptions = StartServerOptions;
+export interface StartPowerDnsOptions extends StartServerOptions {
+  /**
+   * The zones' `SOA-EDIT-API`. Default `''` (none): the serial stays as given. `INCREASE` raises
+   * it by one on every PATCH that commits, so {@link PowerDnsServer.serial} counts applied PATCHes.
+   */
+  soaEditApi?: '' | 'INCREASE' | 'DEFAULT' | 'EPOCH';
+  /**
+   * `webserver-allow-from`. Default `127.0.0.1`, the harness's only client. A list without it
+   * shuts the harness out of the API too, so `zones` must then be empty.
+   */
+  webserverAllowFrom?: string;
+}
+
+/** One request as PowerDNS's webserver logged it (`webserver-loglevel=normal`). */
+export interface ApiRequestLine {
+  method: string;
+  /** The URL path, without the query string (PowerDNS does not log it). */
+  path: string;
+  status: number;
+  /** Size of the whole HTTP response, headers included. */
+  bytes: number;
+}
 
 /** The UPDATE counters of PowerDNS's statistics (`GET /api/v1/servers/localhost/statistics`). */
 export interface PowerDnsUpdateStats {
@@ -35,6 +57,30 @@ export interface PowerDnsServer extends TestDnsServer {
   readonly apiPort: number;
   /** The `X-API-Key` of the HTTP API. */
   readonly apiKey: string;
+  /** The webserver's base URL, `http://127.0.0.1:<apiPort>`. */
+  readonly apiUrl: string;
+  /** A file (mode 0600) in the server's dir that holds the API key, as `apiKeyFile` wants it. */
+  readonly apiKeyFile: string;
+  /**
+   * Every HTTP request the webserver has logged since start, the harness's own included. PowerDNS
+   * logs a request just after it has sent the answer, so a count taken at once may still miss the
+   * last ones: use {@link PowerDnsServer.waitForApiRequests}.
+   */
+  apiRequests(): ApiRequestLine[];
+  /** Resolves once at least `count` requests are logged (rejects after `timeoutMs`, default 5 s). */
+  waitForApiRequests(count: number, timeoutMs?: number): Promise<ApiRequestLine[]>;
+  /**
+   * Resolves with every request logged once no new line has come for `quietMs` (default 200):
+   * a baseline that the log lines of requests answered earlier can no longer move.
+   */
+  settledApiRequests(quietMs?: number): Promise<ApiRequestLine[]>;
+  /** The zone's SOA serial as served over DNS (real dig). */
+  serial(zone: string): Promise<number>;
+  /**
+   * Adds records behind a backend's back through the API, in zone-file form with absolute names
+   * (`name. ttl IN TYPE rdata`), merged into the RRsets already there (like `update add`).
+   */
+  apiAdd(zone: string, lines: string[]): Promise<void>;
   /**
    * UPDATE messages received since start: the `dnsupdate-queries` statistic (PowerDNS 4.7). It
    * counts every UPDATE that reaches the update handler: applied ones, refused ones (unsigned,
@@ -54,7 +100,55 @@ export interface PowerDnsServer extends TestDnsServer {
   api(method: string, path: string, body?: unknown): Promise<unknown>;
 }
 
-function pdnsConf(dir: string, port: number, apiPort: number, apiKey: string, dnsupdate: boolean): string {
+/** `[webserver] <uuid> 127.0.0.1:40000 "GET /api/v1/servers/localhost HTTP/1.1" 200 657` */
+const REQUEST_LINE = /\[webserver\] \S+ \S+ "([A-Z]+) (\S+) HTTP\/[\d.]+" (\d+) (\d+)/;
+
+type Api = (method: string, path: string, body?: unknown) => Promise<unknown>;
+
+/** Merges zone-file lines into the zone's RRsets through the API (see `apiAdd`). */
+async function apiAdd(api: Api, zone: string, lines: string[]): Promise<void> {
+  const zoneId = `${zone.replace(/\.$/, '')}.`;
+  const groups = new Map<string, { name: string; type: string; ttl: number; contents: string[] }>();
+  for (const line of lines) {
+    const m = /^(\S+)\s+(\d+)\s+IN\s+([A-Z]+)\s+(.+)$/.exec(line.trim());
+    if (!m) throw new Error(`apiAdd: cannot read ${JSON.stringify(line)} (want "name. ttl IN TYPE rdata")`);
+    const [, name, ttl, type, content] = m as unknown as [string, string, string, string, string];
+    const key = `${name.toLowerCase()} ${type}`;
+    const group = groups.get(key) ?? { name: name.toLowerCase(), type, ttl: Number(ttl), contents: [] };
+    group.contents.push(content);
+    groups.set(key, group);
+  }
+  const rrsets = [];
+  for (const g of groups.values()) {
+    const found = (await api(
+      'GET',
+      `/zones/${zoneId}?rrset_name=${encodeURIComponent(g.name)}&rrset_type=${g.type}`,
+    )) as { rrsets: Array<{ name: string; type: string; records: Array<{ content: string }> }> };
+    const existing = found.rrsets
+      .filter((r) => r.name.toLowerCase() === g.name && r.type === g.type)
+      .flatMap((r) => r.records.map((rec) => rec.content));
+    const contents = [...new Set([...existing, ...g.contents])];
+    rrsets.push({
+      name: g.name,
+      type: g.type,
+      ttl: g.ttl,
+      changetype: 'REPLACE',
+      records: contents.map((content) => ({ content, disabled: false })),
+    });
+  }
+  await api('PATCH', `/zones/${zoneId}`, { rrsets });
+}
+
+function pdnsConf(
+  dir: string,
+  port: number,
+  apiPort: number,
+  apiKey: string,
+  dnsupdate: boolean,
+  allowFrom: string,
+): string {
+  // webserver-loglevel=normal logs one line per request (method, path, status, size), which
+  // apiRequests() counts; never "detailed", which would log the X-API-Key header.
   return [
     'launch=gsqlite3',
     `gsqlite3-database=${path.join(dir, 'pdns.sqlite3')}`,
@@ -71,7 +165,8 @@ function pdnsConf(dir: string, port: number, apiPort: number, apiKey: string, dn
     'webserver=yes',
     'webserver-address=127.0.0.1',
     `webserver-port=${apiPort}`,
-    'webserver-allow-from=127.0.0.1',
+    `webserver-allow-from=${allowFrom}`,
+    'webserver-loglevel=normal',
     // Without dnsupdate=yes PowerDNS answers every UPDATE with REFUSED.
     `dnsupdate=${dnsupdate ? 'yes' : 'no'}`,
     // Checked in addition to TSIG-ALLOW-DNSUPDATE (see below); the harness only talks on loopback.
@@ -86,6 +181,9 @@ function pdnsConf(dir: string, port: number, apiPort: number, apiKey: string, dn
  * API it creates every zone from the same zone text as BIND and Knot get ({@link zoneFileText}),
  * imports every TSIG key, and sets each zone's `TSIG-ALLOW-DNSUPDATE` metadata to all key names.
  * Resolves once every zone answers SOA. Stop it with `stop()`.
+ *
+ * For the HTTP API backend, start it with `allowUpdate: 'none'` (dynamic updates off, as
+ * PowerDNS ships) and `soaEditApi: 'INCREASE'`.
  *
  * The metadata matters: PowerDNS accepts *unsigned* updates (from `allow-dnsupdate-from`) for a
  * zone without `TSIG-ALLOW-DNSUPDATE`. With `allowUpdate: 'none'` (or no keys) the server runs
@@ -112,18 +210,30 @@ export async function startPowerDns(options: StartPowerDnsOptions): Promise<Powe
   const dnsupdate = options.allowUpdate !== 'none' && keys.length > 0;
   const fixedPort = options.port;
   const apiKey = generateTsigSecret(18).replace(/[^A-Za-z0-9]/g, 'x');
+  const allowFrom = options.webserverAllowFrom ?? '127.0.0.1';
+  const allowsHarness = allowFrom
+    .split(',')
+    .some((a) => ['127.0.0.1', '127.0.0.0/8', '127.0.0.1/32'].includes(a.trim()));
+  if (!allowsHarness && options.zones.length > 0) {
+    throw new Error('startPowerDns: with a webserverAllowFrom that shuts out 127.0.0.1, zones must be empty');
+  }
 
   return withPortRetry(async () => {
     const dir = await makeServerDir('pdns');
     const port = fixedPort ?? (await freePort());
     const apiPort = await freePort();
     const dbPath = path.join(dir, 'pdns.sqlite3');
+    const apiKeyFile = path.join(dir, 'api-key');
+    await fs.writeFile(apiKeyFile, `${apiKey}\n`, { mode: 0o600 });
     const created = await runCommand(sqlite3, [dbPath], { input: await fs.readFile(schema, 'utf8') });
     if (created.code !== 0) {
       await fs.rm(dir, { recursive: true, force: true });
       throw new Error(`startPowerDns: sqlite3 could not create ${dbPath}: ${created.stderr}`);
     }
-    await fs.writeFile(path.join(dir, 'pdns.conf'), pdnsConf(dir, port, apiPort, apiKey, dnsupdate));
+    await fs.writeFile(
+      path.join(dir, 'pdns.conf'),
+      pdnsConf(dir, port, apiPort, apiKey, dnsupdate, allowFrom),
+    );
 
     const apiBase = `http://127.0.0.1:${apiPort}/api/v1/servers/localhost`;
     const api = async (method: string, apiPath: string, body?: unknown): Promise<unknown> => {
@@ -140,15 +250,29 @@ export async function startPowerDns(options: StartPowerDnsOptions): Promise<Powe
       return text === '' ? undefined : (JSON.parse(text) as unknown);
     };
 
+    const requests: ApiRequestLine[] = [];
+    let partial = '';
+    const onOutput = (chunk: Buffer): void => {
+      const lines = (partial + chunk.toString('utf8')).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        const m = REQUEST_LINE.exec(line);
+        if (m) requests.push({ method: m[1]!, path: m[2]!, status: Number(m[3]), bytes: Number(m[4]) });
+      }
+    };
+
     let proc;
     try {
       proc = await startProcess(pdnsServer, [`--config-dir=${dir}`], {
         cwd: dir,
         name: `pdns_server (port ${port})`,
+        onOutput,
         timeoutMs: options.timeoutMs ?? 15_000,
         failOn: ADDRESS_IN_USE,
-        ready: async () => {
-          await api('GET', '');
+        ready: async (output) => {
+          // The API itself is asked only where the harness may: webserverAllowFrom may shut it out.
+          if (!output.includes('Listening for HTTP requests')) return false;
+          if (allowsHarness) await api('GET', '');
           // With no zones yet, any DNS reply (REFUSED) proves the listener is up.
           await queryUdp({ host: '127.0.0.1', port }, '.', 'SOA', 500);
           return true;
@@ -160,7 +284,7 @@ export async function startPowerDns(options: StartPowerDnsOptions): Promise<Powe
     }
 
     try {
-      for (const key of keys) {
+      for (const key of allowsHarness ? keys : []) {
         await api('POST', '/tsigkeys', { name: key.name, algorithm: key.algorithm, key: key.secret });
       }
       for (const zone of options.zones) {
@@ -171,7 +295,7 @@ export async function startPowerDns(options: StartPowerDnsOptions): Promise<Powe
         await api('POST', '/zones', {
           name: zoneId,
           kind: 'Native',
-          soa_edit_api: '',
+          soa_edit_api: options.soaEditApi ?? '',
           zone: zoneFileText(zone),
         });
         if (dnsupdate) {
@@ -208,6 +332,35 @@ export async function startPowerDns(options: StartPowerDnsOptions): Promise<Powe
       ...commonServerFields(proc, { port, dir, keys, keepDir: options.keepDir }),
       apiPort,
       apiKey,
+      apiUrl: `http://127.0.0.1:${apiPort}`,
+      apiKeyFile,
+      apiRequests: () => [...requests],
+      waitForApiRequests: async (count, timeoutMs = 5000) => {
+        const deadline = Date.now() + timeoutMs;
+        while (requests.length < count) {
+          if (Date.now() > deadline) {
+            throw new Error(`PowerDNS logged ${requests.length} API requests, not the ${count} awaited`);
+          }
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        return [...requests];
+      },
+      settledApiRequests: async (quietMs = 200) => {
+        let seen = requests.length;
+        for (let quietFor = 0; quietFor < quietMs;) {
+          await new Promise((resolve) => setTimeout(resolve, 10));
+          quietFor = requests.length === seen ? quietFor + 10 : 0;
+          seen = requests.length;
+        }
+        return [...requests];
+      },
+      serial: async (zone) => {
+        const answer = await dig({ host: '127.0.0.1', port }, zone, 'SOA');
+        const serial = Number(answer.answers[0]?.split(/\s+/)[2]);
+        if (!Number.isInteger(serial)) throw new Error(`no SOA serial for ${zone}: ${answer.output}`);
+        return serial;
+      },
+      apiAdd: (zone, lines) => apiAdd(api, zone, lines),
       updateCount: async () => (await statistics()).get('dnsupdate-queries') ?? 0,
       updateStats: async () => {
         const s = await statistics();

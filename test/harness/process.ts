@@ -19,6 +19,8 @@ export interface StartProcessOptions {
   name?: string;
   /** Fail the start at once when the output matches (e.g. "address in use"), instead of timing out. */
   failOn?: RegExp;
+  /** Sees all of stdout and stderr as it arrives, beyond the 64 KiB that `output()` keeps. */
+  onOutput?: (chunk: Buffer) => void;
 }
 
 /** A child process started by the harness. */
@@ -95,6 +97,7 @@ export async function startProcess(
 
   let ring = Buffer.alloc(0);
   const append = (chunk: Buffer): void => {
+    options.onOutput?.(chunk);
     ring = Buffer.concat([ring, chunk]);
     if (ring.length > RING_BYTES) ring = ring.subarray(ring.length - RING_BYTES);
   };

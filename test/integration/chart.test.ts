@@ -152,6 +152,30 @@ config:
       privateZone: true
       hostedZoneIds: { internal.example.com: Z0123456789ABCDEFGHIJ }
 `,
+  'powerdns backend with existingSecret and networkPolicy': `
+networkPolicy:
+  enabled: true
+  backendApiTo:
+    - ipBlock: { cidr: 192.0.2.0/24 }
+config:
+  backends:
+    - name: pdns
+      type: powerdns
+      url: http://pdns.dns.svc:8081
+      zones: [example.com]
+      existingSecret: apexalias-pdns
+      apiKeyFile: api-key
+    - name: pdns-tls
+      type: powerdns
+      url: https://pdns.example.net/proxy
+      serverId: localhost
+      zones: [example.org]
+      existingSecret: apexalias-pdns-tls
+      apiKeyFile: key
+      timeoutMs: 20000
+      filteredReadMaxNames: 100
+      maxRequestBytes: 1000000
+`,
   'one replica without leader election': `
 replicaCount: 1
 leaderElection: { enabled: false }
@@ -342,6 +366,43 @@ describe('chart, deploy/ and Dockerfile files', () => {
     });
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/secretAccessKey|additional properties/i);
+  });
+
+  it('mounts the API key of a powerdns backend from its existingSecret and opens egress to its API port', async () => {
+    const objs = await render('powerdns backend with existingSecret and networkPolicy');
+    const cm = byKind(objs, 'ConfigMap')[0] as Obj & { data: Record<string, string> };
+    const config = YAML.parse(cm.data['config.yaml']!) as { backends: Array<Record<string, unknown>> };
+    expect(config.backends.map((b) => [b.existingSecret, b.apiKeyFile])).toEqual([
+      [undefined, '/etc/apexalias/secrets/pdns/api-key'],
+      [undefined, '/etc/apexalias/secrets/pdns-tls/key'],
+    ]);
+    const pod = deploymentOf(objs).spec.template.spec;
+    for (const [backend, secret] of [
+      ['pdns', 'apexalias-pdns'],
+      ['pdns-tls', 'apexalias-pdns-tls'],
+    ] as const) {
+      const mount = pod.containers[0]!.volumeMounts.find(
+        (m) => m.mountPath === `/etc/apexalias/secrets/${backend}`,
+      );
+      expect(mount?.readOnly, backend).toBe(true);
+      expect(pod.volumes.find((v) => v.name === mount!.name)?.secret?.secretName).toBe(secret);
+    }
+    const [policy] = byKind(objs, 'NetworkPolicy') as Array<
+      Obj & {
+        spec: {
+          egress: Array<{ ports: Array<{ port: number | string; protocol: string }>; to?: unknown[] }>;
+        };
+      }
+    >;
+    const api = policy!.spec.egress.find((e) => e.ports.some((p) => p.port === 8081));
+    expect(api?.ports).toEqual([
+      { port: 8081, protocol: 'TCP' },
+      { port: 443, protocol: 'TCP' },
+    ]);
+    expect(api?.to).toEqual([{ ipBlock: { cidr: '192.0.2.0/24' } }]);
+    expect(renderedText.get('powerdns backend with existingSecret and networkPolicy')).not.toMatch(
+      /kind: Secret\b/,
+    );
   });
 
   it('renders a hardened Deployment with leader election in the release namespace', async () => {
@@ -689,6 +750,24 @@ describe('chart, deploy/ and Dockerfile files', () => {
   backends:
     - { name: p, type: rfc2136, server: 192.0.2.1, zones: [example.com], tsig: { keyName: k, secretFile: secret } }`,
       /set existingSecret/,
+    );
+    await refuse(
+      `config:
+  backends:
+    - { name: p, type: powerdns, url: "http://192.0.2.1:8081", zones: [example.com], apiKeyFile: api-key }`,
+      /set existingSecret/,
+    );
+    await refuse(
+      `config:
+  backends:
+    - { name: p, type: powerdns, url: "http://192.0.2.1:8081", zones: [example.com], apiKeyFile: /k, apiKey: c2VjcmV0 }`,
+      /apiKey/,
+    );
+    await refuse(
+      `config:
+  backends:
+    - { name: p, type: powerdns, url: "192.0.2.1:8081", zones: [example.com], apiKeyFile: /k }`,
+      /url/,
     );
     await refuse('replicaCount: 2\nleaderElection: { enabled: false }', /needs leaderElection/);
     // The generated config schema: a field of the wrong kind of backend, an unknown TSIG field.

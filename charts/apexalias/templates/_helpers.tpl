@@ -63,8 +63,8 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{/*
 The controller configuration as the controller reads it: the values' `config` block with the
 chart-only `existingSecret` key removed from each backend, each relative TSIG file path (and
-Route 53 credentialsFile) turned into the path of that key in the mounted Secret, and each
-relative zone-file directory placed on
+Route 53 credentialsFile, PowerDNS apiKeyFile) turned into the path of that key in the mounted
+Secret, and each relative zone-file directory placed on
 the data volume (/var/lib/apexalias). Fails on a credential file without a Secret.
 */}}
 {{- define "apexalias.config" -}}
@@ -91,6 +91,12 @@ the data volume (/var/lib/apexalias). Fails on a credential file without a Secre
 {{- end }}
 {{- $_ := set $out "credentialsFile" (printf "%s/%s" (include "apexalias.secretDir" $b.name) $b.credentialsFile) }}
 {{- end }}
+{{- if and (eq $b.type "powerdns") $b.apiKeyFile (not (isAbs $b.apiKeyFile)) }}
+{{- if not $b.existingSecret }}
+{{- fail (printf "config.backends[%d] (%s): apiKeyFile %q names a key of a Secret, so set existingSecret (credentials are never part of values)" $i $b.name $b.apiKeyFile) }}
+{{- end }}
+{{- $_ := set $out "apiKeyFile" (printf "%s/%s" (include "apexalias.secretDir" $b.name) $b.apiKeyFile) }}
+{{- end }}
 {{- if eq $b.type "zonefile" }}
 {{- /* Relative zone directories (and the controller's default ./zones) go on the writable data volume. */}}
 {{- $dir := default "zones" $b.directory }}
@@ -110,4 +116,18 @@ the data volume (/var/lib/apexalias). Fails on a credential file without a Secre
 {{/* True ("true") when some backend keeps zone files, which then need a writable volume. */}}
 {{- define "apexalias.needsDataVolume" -}}
 {{- range .Values.config.backends }}{{ if eq .type "zonefile" }}true{{ end }}{{ end }}
+{{- end }}
+
+{{/* The TCP ports of the HTTP APIs that powerdns backends talk to, from their URLs (80/443 when none is given). */}}
+{{- define "apexalias.backendApiPorts" -}}
+{{- $ports := list }}
+{{- range .Values.config.backends }}
+{{- if eq .type "powerdns" }}
+{{- $u := urlParse .url }}
+{{- $hostport := splitList ":" (regexReplaceAll "^\\[.*\\]" $u.host "h") }}
+{{- $port := ternary (last $hostport) (ternary "443" "80" (eq $u.scheme "https")) (gt (len $hostport) 1) }}
+{{- $ports = append $ports $port }}
+{{- end }}
+{{- end }}
+{{- $ports | uniq | join "," }}
 {{- end }}

@@ -1,5 +1,6 @@
+import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DnsBackend } from '../../../src/backends/types.ts';
+import type { BackendCapabilities, DnsBackend } from '../../../src/backends/types.ts';
 import type { NameChange } from '../../../src/plan/types.ts';
 import { markerName, markerValue } from '../../../src/plan/ownership.ts';
 
@@ -12,12 +13,57 @@ export interface ConformanceFixture {
   handAdd(lines: string[]): Promise<void>;
   /** What the zone serves (or holds) at a name: RDATA in presentation form, sorted. */
   lookup(name: string, type: 'A' | 'AAAA' | 'TXT' | 'CNAME' | 'SOA' | 'NS' | 'MX'): Promise<string[]>;
-  /** Write operations the server has received so far, when the server can count them. */
+  /**
+   * Write operations the server has received so far, when the server can count them (PowerDNS's
+   * API: the PATCHes it applied, as counted by its SOA serial under SOA-EDIT-API INCREASE).
+   */
   writeCount?(): Promise<number>;
   stop(): Promise<void>;
 }
 
+/** A promise a backend may not make; the shared cases that need it are replaced, not skipped. */
+export type Capability = keyof Pick<BackendCapabilities, 'atomicBatch' | 'conditional'>;
+
+/** Why a backend lacks a capability: said in the test's name, and checked against the docs. */
+export interface MissingCapability {
+  reason: string;
+  /** Where the docs explain it: `docs/backends.md#<heading>`; the heading must exist. */
+  docs: string;
+}
+
+/** What a backend's test file declares to the shared suite besides its fixture. */
+export interface ConformanceOptions {
+  /** Each capability the backend does not have. Every other one must be there and is tested. */
+  lacks?: Partial<Record<Capability, MissingCapability>>;
+}
+
 const OWNER = 'conformance';
+
+/** GitHub's anchor for a Markdown heading: lower case, punctuation dropped, spaces to dashes. */
+function headingAnchor(heading: string): string {
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N} _-]/gu, '')
+    .replace(/ /g, '-');
+}
+
+/** The anchors of every heading of a Markdown file, numbered like GitHub does for repeats. */
+async function anchorsOf(file: string): Promise<Set<string>> {
+  const seen = new Map<string, number>();
+  const anchors = new Set<string>();
+  let fenced = false;
+  for (const line of (await readFile(file, 'utf8')).split('\n')) {
+    if (line.startsWith('```')) fenced = !fenced;
+    const m = fenced ? null : /^#{1,6} (.+)$/.exec(line);
+    if (!m) continue;
+    const base = headingAnchor(m[1]!);
+    const n = seen.get(base) ?? 0;
+    seen.set(base, n + 1);
+    anchors.add(n === 0 ? base : `${base}-${n}`);
+  }
+  return anchors;
+}
 
 /** A first claim of `name` for A (and AAAA when given), with the marker created. */
 export function claim(
@@ -55,10 +101,35 @@ export function update(name: string, a: string[] | null, resource = `ns/${name.s
  * The one behaviour every `DnsBackend` must show against a real server (hono-style: one suite,
  * many implementations). Every case uses names of its own, so the cases share one server.
  */
-export function describeBackendConformance(label: string, start: () => Promise<ConformanceFixture>): void {
+export function describeBackendConformance(
+  label: string,
+  start: () => Promise<ConformanceFixture>,
+  options: ConformanceOptions = {},
+): void {
   describe(`DnsBackend conformance: ${label}`, () => {
     let f: ConformanceFixture;
     const n = (label: string): string => `${label}.${f.zone}`;
+    /**
+     * A case that only a backend with `capability` can pass. For a backend that declares it
+     * lacks the capability, a case of its own takes the place: it asserts that the backend
+     * really says so in `capabilities()`, and that the reason given is documented.
+     */
+    const needs = (capability: Capability, title: string, body: () => Promise<void>): void => {
+      const missing = options.lacks?.[capability];
+      if (!missing) {
+        it(title, async () => {
+          expect(f.backend.capabilities()[capability]).toBe(true);
+          await body();
+        });
+        return;
+      }
+      it(`capability ${capability}=false: ${missing.reason} (${missing.docs})`, async () => {
+        expect(f.backend.capabilities()[capability]).toBe(false);
+        const [file, anchor] = missing.docs.split('#') as [string, string | undefined];
+        expect(anchor, `${missing.docs} must name a heading`).toBeTruthy();
+        expect([...(await anchorsOf(file))]).toContain(anchor);
+      });
+    };
     beforeAll(async () => {
       f = await start();
     });
@@ -130,18 +201,21 @@ export function describeBackendConformance(label: string, start: () => Promise<C
       expect(await f.lookup(n('cname'), 'CNAME')).toEqual(['elsewhere.example.net.']);
     });
 
-    it('a batch is atomic: one failed prerequisite leaves every name of the batch untouched', async () => {
-      if (!f.backend.capabilities().atomicBatch) return;
-      await f.handAdd([`${n('atomic-bad')}. 300 IN A 203.0.113.6`]);
-      const result = await f.backend.apply(f.zone, [
-        claim(n('atomic-good'), ['192.0.2.11']),
-        claim(n('atomic-bad'), ['192.0.2.12']),
-      ]);
-      expect(result.chunks).toHaveLength(1);
-      expect(result.chunks[0]!.error?.kind).toBe('PRECONDITION');
-      expect(await f.lookup(n('atomic-good'), 'A')).toEqual([]);
-      expect(await f.lookup(n('atomic-bad'), 'A')).toEqual(['203.0.113.6']);
-    });
+    needs(
+      'atomicBatch',
+      'a batch is atomic: one failed prerequisite leaves every name of the batch untouched',
+      async () => {
+        await f.handAdd([`${n('atomic-bad')}. 300 IN A 203.0.113.6`]);
+        const result = await f.backend.apply(f.zone, [
+          claim(n('atomic-good'), ['192.0.2.11']),
+          claim(n('atomic-bad'), ['192.0.2.12']),
+        ]);
+        expect(result.chunks).toHaveLength(1);
+        expect(result.chunks[0]!.error?.kind).toBe('PRECONDITION');
+        expect(await f.lookup(n('atomic-good'), 'A')).toEqual([]);
+        expect(await f.lookup(n('atomic-bad'), 'A')).toEqual(['203.0.113.6']);
+      },
+    );
 
     it('deleting removes only the owned A, AAAA and marker', async () => {
       await f.backend.apply(f.zone, [claim(n('gone'), ['192.0.2.13'], ['2001:db8::13'])]);
@@ -186,29 +260,54 @@ export function describeBackendConformance(label: string, start: () => Promise<C
       expect(strip(await f.lookup(f.zone, 'SOA'))).toEqual(strip(soaBefore));
     });
 
+    needs(
+      'conditional',
+      'two concurrent first claims of one name: exactly one lands, the other is refused',
+      async () => {
+        const name = n('race');
+        const results = await Promise.all(
+          (['a', 'b'] as const).map((who) =>
+            f.backend.apply(f.zone, [
+              claim(name, [who === 'a' ? '192.0.2.31' : '192.0.2.32'], undefined, `ns/race-${who}`),
+            ]),
+          ),
+        );
+        const kinds = results.map((r) => r.chunks[0]!.error?.kind ?? 'landed');
+        expect([...kinds].sort()).toEqual(['PRECONDITION', 'landed']);
+        const winner = kinds[0] === 'landed' ? 'a' : 'b';
+        const current = (await f.backend.read(f.zone, [name])).get(name);
+        expect(current?.marker).toEqual([markerValue(OWNER, `ns/race-${winner}`)]);
+        expect(await f.lookup(name, 'A')).toEqual([winner === 'a' ? '192.0.2.31' : '192.0.2.32']);
+      },
+    );
+
     // The batch is as large as the backend promises one atomic write can carry (Route 53's
     // quotas allow about 200 owned-name updates per change batch), and never more than 500.
-    it('500 owned names (or maxBatchNames, when lower) change in one atomic write', async () => {
-      const count = Math.min(500, f.backend.capabilities().maxBatchNames);
-      const names = Array.from({ length: count }, (_, i) => n(`b${i}`));
-      const claims = await f.backend.apply(
-        f.zone,
-        names.map((name) => claim(name, ['192.0.2.1'])),
-      );
-      expect(claims.chunks.every((c) => !c.error)).toBe(true);
-      const before = await f.writeCount?.();
-      const result = await f.backend.apply(
-        f.zone,
-        names.map((name, i) => update(name, [`10.0.${i >> 8}.${i & 255}`])),
-      );
-      expect(result.chunks).toHaveLength(1);
-      expect(result.chunks[0]!.names).toHaveLength(count);
-      expect(result.chunks[0]!.error).toBeUndefined();
-      if (before !== undefined) expect((await f.writeCount!()) - before).toBe(1);
-      const current = await f.backend.read(f.zone, names);
-      names.forEach((name, i) =>
-        expect(current.get(name)?.A?.addresses).toEqual([`10.0.${i >> 8}.${i & 255}`]),
-      );
-    });
+    needs(
+      'atomicBatch',
+      '500 owned names (or maxBatchNames, when lower) change in one atomic write',
+      async () => {
+        const count = Math.min(500, f.backend.capabilities().maxBatchNames);
+        const names = Array.from({ length: count }, (_, i) => n(`b${i}`));
+        const claims = await f.backend.apply(
+          f.zone,
+          names.map((name) => claim(name, ['192.0.2.1'])),
+        );
+        expect(claims.chunks.every((c) => !c.error)).toBe(true);
+        const before = await f.writeCount?.();
+        const result = await f.backend.apply(
+          f.zone,
+          names.map((name, i) => update(name, [`10.0.${i >> 8}.${i & 255}`])),
+        );
+        expect(result.chunks).toHaveLength(1);
+        expect(result.chunks[0]!.names).toHaveLength(count);
+        expect(result.chunks[0]!.error).toBeUndefined();
+        if (before !== undefined) expect((await f.writeCount!()) - before).toBe(1);
+        const current = await f.backend.read(f.zone, names);
+        names.forEach((name, i) =>
+          expect(current.get(name)?.A?.addresses).toEqual([`10.0.${i >> 8}.${i & 255}`]),
+        );
+      },
+    );
   });
 }

@@ -53,6 +53,20 @@ function problemsOf(obj: unknown): string[] {
   return result.ok ? [] : result.problems;
 }
 
+const pdns = {
+  name: 'pdns',
+  type: 'powerdns',
+  zones: ['example.com'],
+  url: 'http://192.0.2.53:8081',
+  apiKeyFile: 'pdns/api-key',
+};
+
+function without<T extends object>(obj: T, key: keyof T): Partial<T> {
+  const copy: Partial<T> = { ...obj };
+  delete copy[key];
+  return copy;
+}
+
 const rfc = {
   name: 'primary',
   type: 'rfc2136',
@@ -223,9 +237,37 @@ describe('validateConfig', () => {
     [{ backends: [{ ...rfc, timeoutMs: 10 }] }, 'backends[0].timeoutMs: must be ≥ 100'],
     [{ backends: [{ ...rfc, name: 'Primary' }] }, 'backends[0].name: must be a lower-case DNS label'],
     [
-      { backends: [{ ...rfc, type: 'powerdns' }] },
-      'backends[0].type: unsupported value "powerdns": must be one of "rfc2136", "zonefile"',
+      { backends: [{ ...rfc, type: 'bind' }] },
+      'backends[0].type: unsupported value "bind": must be one of "rfc2136", "zonefile", "route53", "powerdns"',
     ],
+    [{ backends: [without(pdns, 'url')] }, 'backends[0].url: is required'],
+    [{ backends: [without(pdns, 'apiKeyFile')] }, 'backends[0].apiKeyFile: is required'],
+    [
+      { backends: [{ ...pdns, url: '192.0.2.53:8081' }] },
+      'backends[0].url: "192.0.2.53:8081" is not a URL: write it like http://192.0.2.53:8081',
+    ],
+    [{ backends: [{ ...pdns, url: 'pdns:8081' }] }, 'backends[0].url: must start with http:// or https://'],
+    [{ backends: [{ ...pdns, url: 'http://' }] }, 'backends[0].url: "http://" is not a URL'],
+    [
+      { backends: [{ ...pdns, url: 'http://admin:pw@192.0.2.53:8081' }] },
+      'backends[0].url: must not hold credentials; the API key comes from apiKeyFile',
+    ],
+    [
+      { backends: [{ ...pdns, url: 'http://192.0.2.53:8081/?api-key=x' }] },
+      'backends[0].url: must not have a query',
+    ],
+    [
+      { backends: [{ ...pdns, url: 'http://192.0.2.53:8081/api/v1' }] },
+      'backends[0].url: leave out /api/v1: it is appended',
+    ],
+    [
+      { backends: [{ ...pdns, zones: ['*'] }] },
+      'backends[0].zones[0]: "*" is only allowed for zonefile backends',
+    ],
+    [{ backends: [{ ...pdns, maxRequestBytes: 100 }] }, 'backends[0].maxRequestBytes: must be ≥ 10000'],
+    [{ backends: [{ ...pdns, filteredReadMaxNames: -1 }] }, 'backends[0].filteredReadMaxNames: must be ≥ 0'],
+    [{ backends: [{ ...pdns, serverId: '' }] }, 'backends[0].serverId: must not be empty'],
+    [{ backends: [{ ...pdns, tsig: {} }] }, 'backends[0].tsig: unknown field'],
     [{ backends: [{ name: 'x', zones: ['a.test'] }] }, 'backends[0].type: is required'],
     [{ backends: [{ ...rfc, port: 53 }] }, 'backends[0].port: unknown field'],
     [{ backends: ['primary'] }, 'backends[0]: must be an object'],
@@ -290,6 +332,33 @@ describe('validateConfig', () => {
     expect(problems.join('\n')).not.toContain('c2VjcmV0LXZhbHVl');
   });
 
+  it('refuses an inline API key without repeating it', () => {
+    const problems = problemsOf({ backends: [{ ...pdns, apiKey: 'very-secret-key' }] });
+    expect(problems).toEqual([
+      'backends[0].apiKey: inline secrets are not accepted; mount the API key as a file and set apiKeyFile',
+    ]);
+  });
+
+  it('fills the powerdns defaults and resolves apiKeyFile against the config folder', () => {
+    const result = validateConfig(
+      { backends: [{ ...pdns, url: 'https://pdns.example.com/proxy/', zones: ['Example.COM.'] }] },
+      { baseDir: '/etc/apexalias' },
+    );
+    expect(result.ok ? result.value.backends : result.problems).toEqual([
+      {
+        name: 'pdns',
+        type: 'powerdns',
+        zones: ['example.com'],
+        url: 'https://pdns.example.com/proxy',
+        serverId: 'localhost',
+        apiKeyFile: '/etc/apexalias/pdns/api-key',
+        timeoutMs: 10000,
+        filteredReadMaxNames: 50,
+        maxRequestBytes: 2000000,
+      },
+    ]);
+  });
+
   it('reports every broken backend at once', () => {
     const problems = problemsOf({
       backends: [
@@ -347,6 +416,18 @@ describe('validateConfig', () => {
 
   it('accepts the documented example as parsed YAML', () => {
     expect(problemsOf(parse(FULL))).toEqual([]);
+  });
+
+  it('loads examples/powerdns/apexalias.yaml, with the key file next to it', async () => {
+    const path = 'examples/powerdns/apexalias.yaml';
+    const config = await loadConfig(path, { readFile: (p) => readFile(p, 'utf8') });
+    expect(config.backends).toEqual([
+      expect.objectContaining({
+        type: 'powerdns',
+        url: 'http://127.0.0.1:8081',
+        apiKeyFile: 'examples/powerdns/api-key',
+      }),
+    ]);
   });
 });
 
