@@ -9,11 +9,14 @@ export class InstrumentedBackend implements DnsBackend {
   readonly #inner: DnsBackend;
   readonly #metrics: Metrics;
 
+  readonly markers?: DnsBackend['markers'];
+
   constructor(inner: DnsBackend, metrics: Metrics) {
     this.#inner = inner;
     this.#metrics = metrics;
     this.name = inner.name;
     this.type = inner.type;
+    if (inner.markers) this.markers = (zone, opts) => inner.markers!(zone, opts);
   }
 
   capabilities(): BackendCapabilities {

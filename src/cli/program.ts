@@ -262,7 +262,13 @@ after the command.`,
       int,
       20,
     )
-    .option('--batch-size <n>', 'the most aliases one reconcile pass takes', int, 2000);
+    .option('--batch-size <n>', 'the most aliases one reconcile pass takes', int, 2000)
+    .option(
+      '--sweep-interval <s>',
+      'how often to remove records whose ApexAlias no longer exists (0: never)',
+      int,
+      600,
+    );
   controller
     .addHelpText(
       'after',
@@ -299,6 +305,7 @@ Exit codes: 0 after SIGTERM/SIGINT, 1 when the leader Lease was lost, 2 invalid 
             retryPeriodSeconds: opts.retryPeriod as number,
             batchWindowMs: opts.batchWindow as number,
             batchSize: opts.batchSize as number,
+            sweepIntervalSeconds: opts.sweepInterval as number,
           },
           logger,
         ),

@@ -228,8 +228,7 @@ export class Reconciler {
       // Gone without our finalizer running (removed by force, or never added): clean up what this
       // process knows it wrote; the ownership sweep covers what an earlier process wrote.
       const published = this.#published.get(key);
-      if (published && published.spec.deletionPolicy === 'Delete')
-        return { alias, input: { ...this.#inputOf(key, published.spec), deleting: true } };
+      if (published) return { alias, input: { ...this.#inputOf(key, published.spec), deleting: true } };
       this.#forget(key);
       this.#deps.observe?.(key, undefined, false);
       results.set(key, {});
@@ -265,7 +264,7 @@ export class Reconciler {
         served = false;
         log.warn('no backend for the zone; releasing without DNS cleanup', { error: (err as Error).message });
       }
-      if (served && spec.deletionPolicy === 'Delete' && zoneAllowed(this.#deps.config, namespace, zone))
+      if (served && zoneAllowed(this.#deps.config, namespace, zone))
         return { alias: valid, input: { ...this.#inputOf(key, spec), deleting: true } };
       if (ours) void this.#writer.finalizer(alias, 'remove');
       this.#released(key, spec);
@@ -324,11 +323,21 @@ export class Reconciler {
       return Object.assign(new Error(o.failure.message), { code: o.failure.code });
     }
     if (o.written && o.verdict?.kind === 'change') {
-      this.#log(alias ?? { metadata: splitKey(key), spec }).info('records deleted', {
-        changes: o.verdict.reasons.map((r) => r.text),
-      });
+      const retained = spec.deletionPolicy === 'Retain';
+      this.#log(alias ?? { metadata: splitKey(key), spec }).info(
+        retained ? 'records retained' : 'records deleted',
+        {
+          changes: o.verdict.reasons.map((r) => r.text),
+        },
+      );
       if (alias)
-        this.#events.record(alias, 'Normal', 'RecordsDeleted', 'Delete', describeReasons(o.verdict.reasons));
+        this.#events.record(
+          alias,
+          'Normal',
+          retained ? 'RecordsRetained' : 'RecordsDeleted',
+          'Delete',
+          describeReasons(o.verdict.reasons),
+        );
     }
     if (alias && (alias.metadata.finalizers ?? []).includes(FINALIZER))
       void this.#writer.finalizer(alias, 'remove');

@@ -19,6 +19,7 @@ import type { Metrics } from '../observe/metrics.ts';
 import { FAMILY_OF } from '../plan/types.ts';
 import type { AddressType } from '../plan/types.ts';
 import { Reconciler } from './reconciler.ts';
+import { OwnershipSweep } from './sweep.ts';
 import type { KeyResult } from './reconciler.ts';
 import { keyOf, splitKey } from '../api/names.ts';
 import { TerminalError, WorkQueue } from './workqueue.ts';
@@ -43,6 +44,8 @@ export interface ControllerOptions extends RuntimeOptions {
   batchWindowMs: number;
   /** The most aliases one reconcile pass takes. */
   batchSize: number;
+  /** How often the ownership sweep looks for orphaned records; 0 turns it off. */
+  sweepIntervalSeconds: number;
 }
 
 /**
@@ -71,8 +74,8 @@ export async function runController(opts: ControllerOptions, logger: Logger): Pr
   metrics.bindResolverStats(runtime.resolver.stats);
 
   const wrapped = new Map<DnsBackend, DnsBackend>();
-  const backendFor = (zone: string, requested: string | undefined): DnsBackend => {
-    const inner = runtime.backendFor(zone, requested);
+  const backendFor = (zone: string, requested: string | undefined, known?: DnsBackend): DnsBackend => {
+    const inner = known ?? runtime.backendFor(zone, requested);
     let b = wrapped.get(inner);
     if (!b) {
       b = new InstrumentedBackend(inner, metrics);
@@ -185,6 +188,33 @@ export async function runController(opts: ControllerOptions, logger: Logger): Pr
     logger.info('leading: reconciling', { identity });
     queue.startBatches(handler, { maxKeys: opts.batchSize, windowMs: opts.batchWindowMs });
     for (const alias of source.list()) enqueue(keyOf(alias));
+    if (opts.sweepIntervalSeconds > 0) sweepEvery(Math.min(60, opts.sweepIntervalSeconds) * 1000);
+  };
+
+  // Records whose ApexAlias is gone (a finalizer removed by force, say) are removed by the sweep.
+  const sweep = new OwnershipSweep({
+    ownerId: runtime.config.ownerId,
+    backends: () =>
+      runtime.config.backends.map((b, i) => ({
+        backend: backendFor(b.zones.find((z) => z !== '*') ?? '', b.name, runtime.backends[i]!),
+        zones: b.zones.filter((z) => z !== '*'),
+      })),
+    source,
+    client,
+    logger,
+    onSwept: (n) => metrics.countOrphansRemoved(n),
+  });
+  let sweepTimer: NodeJS.Timeout | undefined;
+  const sweepEvery = (delayMs: number): void => {
+    sweepTimer = setTimeout(() => {
+      void sweep
+        .sweep(stop.signal)
+        .catch((err: unknown) => logger.warn('ownership sweep failed', { error: (err as Error).message }))
+        .finally(() => {
+          if (!stop.signal.aborted) sweepEvery(opts.sweepIntervalSeconds * 1000);
+        });
+    }, delayMs);
+    sweepTimer.unref();
   };
 
   // Built before anything starts listening: the constructor validates the lease timings.
@@ -251,6 +281,7 @@ export async function runController(opts: ControllerOptions, logger: Logger): Pr
     stop.signal.addEventListener('abort', () => resolve(), { once: true }),
   );
 
+  clearTimeout(sweepTimer);
   await queue.shutDown();
   reconciler.stop();
   await elector?.stop();

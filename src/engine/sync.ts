@@ -4,7 +4,7 @@ import type { DnsBackend } from '../backends/types.ts';
 import { normalizeName } from '../dns/names.ts';
 import { desired as planDesired } from '../plan/desired.ts';
 import { diff } from '../plan/diff.ts';
-import { planDeletion } from '../plan/delete.ts';
+import { planDeletion, planRetention } from '../plan/delete.ts';
 import { ADDRESS_TYPE } from '../plan/types.ts';
 import type { AddressType, CurrentRecords, FamilyResolution, ResolveFailureReason } from '../plan/types.ts';
 import { withoutRepairs, zoneDrift } from '../drift/zone.ts';
@@ -232,7 +232,7 @@ async function readIsolating(
     }
     const failure = failureOf(err);
     for (const o of group) {
-      o.failure = group.length > 1 ? batchFailure(failure, o, group.length) : failure;
+      o.failure = group.length > 1 && splittable(err) ? batchFailure(failure, o, group.length) : failure;
       aliasLogger(deps.logger, { ...o.input, zone, target: o.input.spec.target }).error(
         'reading the zone failed',
         {
@@ -252,9 +252,11 @@ function splittable(err: unknown): boolean {
 }
 
 /**
- * The failure of a call about several names, as one alias sees it: the backend's message may
- * name other aliases' records (a tenant must never read another's names), so it is replaced by
- * one about this alias alone, with the backend's code and result.
+ * The failure of a call about several names, as one alias sees it, when it may concern only
+ * some of them: the backend's message may name other aliases' records (a tenant must never
+ * read another's names), so it is replaced by one about this alias alone, with the backend's
+ * code. Failures that concern every name (unreachable, credentials) keep the backend's message,
+ * which speaks of the server and the zone, never of a record.
  */
 function batchFailure(failure: AliasFailure, o: AliasOutcome, names: number): AliasFailure {
   const detail = failure.stage === 'backend' ? ` (${failure.code})` : '';
@@ -267,7 +269,11 @@ function batchFailure(failure: AliasFailure, o: AliasOutcome, names: number): Al
 function planOne(o: AliasOutcome, current: CurrentRecords, deps: SyncDeps): AliasOutcome['verdict'] & object {
   o.current = current;
   if (o.input.deleting) {
-    o.verdict = planDeletion(o.fqdn, current, { ownerId: deps.ownerId, resource: o.key, adopt: false });
+    const ownership = { ownerId: deps.ownerId, resource: o.key, adopt: false };
+    o.verdict =
+      o.input.spec.deletionPolicy === 'Retain'
+        ? planRetention(o.fqdn, current, ownership)
+        : planDeletion(o.fqdn, current, ownership);
     if (o.verdict.kind === 'change')
       aliasLogger(deps.logger, { ...o.input, zone: o.zone, target: o.input.spec.target }).info(
         deps.dryRun ? 'would delete' : 'deleting',
@@ -395,7 +401,7 @@ async function applyPart(
 
 function setWriteFailure(o: AliasOutcome, error: BackendError, names: number, deps: SyncDeps): void {
   const failure = failureOf(error);
-  o.failure = names > 1 ? batchFailure(failure, o, names) : failure;
+  o.failure = names > 1 && splittable(error) ? batchFailure(failure, o, names) : failure;
   aliasLogger(deps.logger, { ...o.input, zone: o.zone, target: o.input.spec.target }).error('write failed', {
     code: error.code,
     detail: error.detail,

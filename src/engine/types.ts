@@ -29,6 +29,8 @@ export interface AliasSpecView {
   onTargetMissing: AliasPolicy['onTargetMissing'];
   fallbackAddresses: string[];
   driftPolicy: 'Correct' | 'Report';
+  /** What `deleting` does: remove the records (default), or leave them, marked retained. */
+  deletionPolicy?: 'Delete' | 'Retain';
   adopt: boolean;
   backend?: string;
 }
@@ -45,8 +47,9 @@ export interface AliasInput {
   /** Aliases of this controller whose marker this alias may replace: the losers of behaviour rule 10. */
   supersedes?: string[];
   /**
-   * Remove what the alias owns instead of publishing (behaviour rule 11): nothing is resolved,
-   * and the A, AAAA and marker at the name go if the marker is exactly the alias's.
+   * The alias is being deleted (behaviour rule 11): nothing is resolved, and if the marker is
+   * exactly the alias's, its A, AAAA and marker go (`deletionPolicy: Delete`) or the marker is
+   * marked retained and the records stay (`Retain`).
    */
   deleting?: boolean;
 }

@@ -92,6 +92,7 @@ export interface Metrics {
   readonly resolverQueries: Counter;
   readonly targetDrift: Counter;
   readonly apiWrites: Counter<'kind' | 'result'>;
+  readonly orphansRemoved: Counter;
   readonly zoneDriftDetected: Counter<'family' | 'action'>;
   readonly zoneDrift: Gauge<AliasLabels | 'family'>;
   readonly zoneDriftNameserver: Gauge<AliasLabels | 'family' | 'nameserver'>;
@@ -135,6 +136,8 @@ export interface Metrics {
   countTargetDrift(): void;
   /** One finalizer or status write to the API server, and whether it landed (a failure is retried). */
   countApiWrite(kind: 'status' | 'finalizer', ok: boolean): void;
+  /** Names whose records the ownership sweep removed because their ApexAlias is gone. */
+  countOrphansRemoved(n: number): void;
   /** Counts one detection of zone drift and what was done: repair, report or fight. */
   countZoneDrift(family: Family | AddressType, action: 'repair' | 'report' | 'fight'): void;
   /** 1 when the backend serves something other than what was written for this alias and family. */
@@ -263,6 +266,11 @@ export function createMetrics(registry: Registry = new Registry(), options: Metr
   });
   for (const kind of ['status', 'finalizer'])
     for (const result of ['ok', 'error']) apiWrites.inc({ kind, result }, 0);
+  const orphansRemoved = new Counter({
+    name: name('orphans_removed_total'),
+    help: 'Names whose records and marker the ownership sweep removed because their ApexAlias no longer exists.',
+    registers,
+  });
   const zoneDriftDetected = new Counter({
     name: name('zone_drift_detected_total'),
     help: 'Zone drift found on a refresh (the backend served something other than what was written), by family and by what was done: repair, report or fight.',
@@ -396,6 +404,7 @@ export function createMetrics(registry: Registry = new Registry(), options: Metr
     resolverQueries,
     targetDrift,
     apiWrites,
+    orphansRemoved,
     zoneDriftDetected,
     zoneDrift,
     zoneDriftNameserver,
@@ -446,6 +455,9 @@ export function createMetrics(registry: Registry = new Registry(), options: Metr
       seen.queries = 0;
       seen.cacheHits = 0;
       seen.cacheMisses = 0;
+    },
+    countOrphansRemoved(n) {
+      orphansRemoved.inc(n);
     },
     countApiWrite(kind, ok) {
       apiWrites.inc({ kind, result: ok ? 'ok' : 'error' });

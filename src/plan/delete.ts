@@ -1,6 +1,13 @@
 import { changeOf } from './change.ts';
 import { present } from './diff.ts';
-import { classifyOwnership, describeMarker, markerName, markerValue, parseMarker } from './ownership.ts';
+import {
+  classifyOwnership,
+  describeMarker,
+  markerName,
+  markerValue,
+  parseMarker,
+  retainedMarkerValue,
+} from './ownership.ts';
 import type {
   AddressType,
   ChangeReason,
@@ -36,6 +43,9 @@ export function planDeletion(name: string, current: CurrentRecords, ownership: O
     const holder = parseMarker(current.marker?.[0] ?? '')?.resource ?? 'another ApexAlias';
     return { kind: 'noop', reason: `${name} belongs to ApexAlias ${holder}: left untouched` };
   }
+  if (status === 'retained') {
+    return { kind: 'noop', reason: `${marker} was retained by an earlier deletion: left untouched` };
+  }
   if (current.cname !== undefined) {
     return {
       kind: 'blocked',
@@ -54,4 +64,22 @@ export function planDeletion(name: string, current: CurrentRecords, ownership: O
   }
   reasons.push({ subject: 'marker', kind: 'marker-deleted', text: 'marker: deleted' });
   return changeOf(name, value, { marker: 'delete', expectMarker: { value } }, set, reasons);
+}
+
+/**
+ * What deleting an alias with `deletionPolicy: Retain` does (behaviour rule 11): its records stay
+ * and its marker is marked retained, so that nobody manages them, the ownership sweep leaves them
+ * alone, and an alias of the same key can take them back. Only a marker that is exactly ours.
+ */
+export function planRetention(name: string, current: CurrentRecords, ownership: Ownership): DiffResult {
+  if (classifyOwnership(current.marker, ownership) !== 'ours')
+    return { kind: 'noop', reason: `${markerName(name)} is not this alias's: left untouched` };
+  const value = markerValue(ownership.ownerId, ownership.resource);
+  return changeOf(
+    name,
+    retainedMarkerValue(ownership.ownerId, ownership.resource),
+    { marker: 'replace', expectMarker: { value } },
+    {},
+    [{ subject: 'marker', kind: 'marker-retained', text: 'marker: retained (the records stay, unmanaged)' }],
+  );
 }

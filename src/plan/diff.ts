@@ -61,7 +61,9 @@ export function diff(
     };
   }
   const holder = parseMarker(current.marker?.[0] ?? '')?.resource ?? 'another ApexAlias';
-  const takeover = status === 'conflict' && (ownership.supersedes ?? []).includes(holder);
+  // A loser's marker is taken over (behaviour rule 10); our own retained one is taken back (rule 11).
+  const takeover =
+    status === 'retained' || (status === 'conflict' && (ownership.supersedes ?? []).includes(holder));
   if (status === 'conflict' && !takeover) {
     return {
       kind: 'blocked',
@@ -89,7 +91,8 @@ export function diff(
     reasons.unshift({
       subject: 'marker',
       kind: 'marker-taken-over',
-      text: `marker: taken over from ${holder}`,
+      text:
+        status === 'retained' ? 'marker: taken back (it was retained)' : `marker: taken over from ${holder}`,
     });
     return changeOf(
       name,

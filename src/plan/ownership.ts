@@ -16,11 +16,21 @@ export function markerValue(ownerId: string, resource: string): string {
   return `heritage=${HERITAGE},owner=${ownerId},resource=${resource}`;
 }
 
+/**
+ * The marker `deletionPolicy: Retain` leaves behind: the records stay in the zone, no longer
+ * managed, and the ownership sweep leaves them alone. An alias of the same key takes them back.
+ */
+export function retainedMarkerValue(ownerId: string, resource: string): string {
+  return `${markerValue(ownerId, resource)},retained=true`;
+}
+
 /** The fields of an apexalias marker. */
 export interface Marker {
   heritage: typeof HERITAGE;
   owner: string;
   resource: string;
+  /** Left by `deletionPolicy: Retain`: nobody manages the records. */
+  retained: boolean;
 }
 
 /**
@@ -40,7 +50,7 @@ export function parseMarker(text: string): Marker | undefined {
   const owner = fields.get('owner');
   const resource = fields.get('resource');
   if (fields.get('heritage') !== HERITAGE || !owner || !resource) return undefined;
-  return { heritage: HERITAGE, owner, resource };
+  return { heritage: HERITAGE, owner, resource, retained: fields.get('retained') === 'true' };
 }
 
 /**
@@ -60,6 +70,7 @@ export function classifyOwnership(
   if (marker.length > 1) return 'foreign';
   const text = marker[0] ?? '';
   if (text === markerValue(ownership.ownerId, ownership.resource)) return 'ours';
+  if (text === retainedMarkerValue(ownership.ownerId, ownership.resource)) return 'retained';
   const parsed = parseMarker(text);
   if (parsed !== undefined && parsed.owner === ownership.ownerId && parsed.resource !== ownership.resource) {
     return 'conflict';

@@ -168,8 +168,12 @@ export interface DesiredState {
   ttlBounds: TtlBounds;
 }
 
-/** How the ownership marker at `_apexalias.<name>` relates to the asking ApexAlias. */
-export type OwnershipStatus = 'unclaimed' | 'ours' | 'conflict' | 'foreign';
+/**
+ * How the ownership marker at `_apexalias.<name>` relates to the asking ApexAlias. `retained`:
+ * this alias's marker as `deletionPolicy: Retain` left it when an alias of the same key was
+ * deleted; the alias takes the name back.
+ */
+export type OwnershipStatus = 'unclaimed' | 'ours' | 'retained' | 'conflict' | 'foreign';
 
 /** Why the planner refuses to touch a name. */
 export type BlockedReason = 'CnameAtName' | 'NotOwned' | 'OwnedByOther' | 'Conflict';
@@ -178,10 +182,17 @@ export type BlockedReason = 'CnameAtName' | 'NotOwned' | 'OwnedByOther' | 'Confl
  * What one decision of a change does:
  * - `created`, `addresses`, `ttl`, `removed`: an address RRset is written anew, gets other
  *   addresses (the target moved, or a repair), only another TTL, or is deleted;
- * - `marker-created`, `marker-taken-over`, `marker-deleted`: the ownership marker.
+ * - `marker-created`, `marker-taken-over`, `marker-deleted`, `marker-retained`: the ownership marker.
  */
 export type ChangeKind =
-  'created' | 'addresses' | 'ttl' | 'removed' | 'marker-created' | 'marker-taken-over' | 'marker-deleted';
+  | 'created'
+  | 'addresses'
+  | 'ttl'
+  | 'removed'
+  | 'marker-created'
+  | 'marker-taken-over'
+  | 'marker-deleted'
+  | 'marker-retained';
 
 /** One decision of a change, for logs, Events, status and metrics. */
 export interface ChangeReason {

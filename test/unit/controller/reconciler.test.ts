@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FINALIZER } from '../../../src/api/schema.ts';
-import { markerValue } from '../../../src/plan/ownership.ts';
+import { markerValue, retainedMarkerValue } from '../../../src/plan/ownership.ts';
 import { controllerWorld } from '../../harness/controller-world.ts';
 import type { ControllerWorld } from '../../harness/controller-world.ts';
 import { OWNER_ID, ZONE } from '../../harness/engine-world.ts';
@@ -108,7 +108,7 @@ describe('Reconciler, without servers', () => {
     expect(w.api.cache.get('default/doomed')).toBeUndefined();
   });
 
-  it('behaviour rule 11: deletionPolicy Retain leaves the records in the zone', async () => {
+  it('behaviour rule 11: deletionPolicy Retain leaves the records, marked retained; the same alias takes them back', async () => {
     w.api.apply('kept', spec({ name: 'kept', deletionPolicy: 'Retain' }));
     await w.settle();
     w.api.delete('kept');
@@ -116,8 +116,14 @@ describe('Reconciler, without servers', () => {
     expect(w.api.cache.get('default/kept')).toBeUndefined();
     expect(await w.served(`kept.${ZONE}`)).toEqual(['192.0.2.1']);
     expect(await w.served(`_apexalias.kept.${ZONE}`, 'TXT')).toEqual([
+      `"${retainedMarkerValue(OWNER_ID, 'default/kept')}"`,
+    ]);
+    w.api.apply('kept', spec({ name: 'kept' }));
+    await w.settle();
+    expect(await w.served(`_apexalias.kept.${ZONE}`, 'TXT')).toEqual([
       `"${markerValue(OWNER_ID, 'default/kept')}"`,
     ]);
+    expect(w.condition('kept', 'Ready')).toMatchObject({ status: 'True' });
   });
 
   it('behaviour rule 10: the older alias keeps a name; when it goes, the newer takes over', async () => {

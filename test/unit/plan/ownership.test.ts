@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  retainedMarkerValue,
   classifyOwnership,
   describeMarker,
   markerName,
@@ -22,12 +23,19 @@ describe('marker names and values', () => {
 
 describe('parseMarker', () => {
   it.each([
-    [OURS, { heritage: 'apexalias', owner: 'apexalias-prod', resource: 'web/apex' }],
+    [OURS, { heritage: 'apexalias', owner: 'apexalias-prod', resource: 'web/apex', retained: false }],
     [
       'resource=web/apex,owner=apexalias-prod,heritage=apexalias',
-      { heritage: 'apexalias', owner: 'apexalias-prod', resource: 'web/apex' },
+      { heritage: 'apexalias', owner: 'apexalias-prod', resource: 'web/apex', retained: false },
     ],
-    [`${OURS},version=2`, { heritage: 'apexalias', owner: 'apexalias-prod', resource: 'web/apex' }],
+    [
+      `${OURS},version=2`,
+      { heritage: 'apexalias', owner: 'apexalias-prod', resource: 'web/apex', retained: false },
+    ],
+    [
+      `${OURS},retained=true`,
+      { heritage: 'apexalias', owner: 'apexalias-prod', resource: 'web/apex', retained: true },
+    ],
   ])('reads %j', (text, expected) => {
     expect(parseMarker(text)).toEqual(expected);
   });
@@ -75,5 +83,13 @@ describe('describeMarker', () => {
     expect(describeMarker([OTHER_OWNER])).toBe('owner "apexalias-staging", resource web/apex');
     expect(describeMarker(['v=spf1 -all'])).toBe('a foreign TXT record "v=spf1 -all"');
     expect(describeMarker(['a', 'b'])).toBe('2 TXT records ("a", "b")');
+  });
+});
+
+describe('behaviour rule 11: a retained marker', () => {
+  it('is taken back by an alias of the same key, and is foreign to every other', () => {
+    const retained = retainedMarkerValue('apexalias-prod', 'web/apex');
+    expect(classifyOwnership([retained], ownership())).toBe('retained');
+    expect(classifyOwnership([retained], { ...ownership(), resource: 'web/other' })).toBe('conflict');
   });
 });
