@@ -28,11 +28,20 @@ export const DEFAULT_BURST = 100;
 export class ItemExponentialRateLimiter implements RateLimiter {
   readonly #baseMs: number;
   readonly #maxMs: number;
+  readonly #jitter: number;
+  readonly #random: () => number;
   readonly #failures = new Map<string, number>();
 
-  constructor(opts: { baseMs?: number; maxMs?: number } = {}) {
+  /**
+   * `jitter` (default 0.2) lengthens each delay by up to that fraction at random, as client-go's
+   * wait.Backoff does, so that keys that failed together (a backend down) do not retry in lock
+   * step forever. `random` returns [0, 1) and is injected for tests.
+   */
+  constructor(opts: { baseMs?: number; maxMs?: number; jitter?: number; random?: () => number } = {}) {
     const baseMs = opts.baseMs ?? DEFAULT_BASE_DELAY_MS;
     const maxMs = opts.maxMs ?? DEFAULT_MAX_DELAY_MS;
+    this.#jitter = opts.jitter ?? 0.2;
+    this.#random = opts.random ?? Math.random;
     const problems: string[] = [];
     if (!(Number.isFinite(baseMs) && baseMs > 0))
       problems.push(`baseMs must be a positive number, got ${baseMs}`);
@@ -46,7 +55,8 @@ export class ItemExponentialRateLimiter implements RateLimiter {
     const exponent = this.#failures.get(key) ?? 0;
     this.#failures.set(key, exponent + 1);
     // 2 ** exponent overflows to Infinity long before the count does; min() still caps it.
-    return Math.min(this.#baseMs * 2 ** exponent, this.#maxMs);
+    const delay = Math.min(this.#baseMs * 2 ** exponent, this.#maxMs);
+    return Math.min(delay * (1 + this.#jitter * this.#random()), this.#maxMs);
   }
 
   forget(key: string): void {
@@ -135,9 +145,15 @@ export class MaxOfRateLimiter implements RateLimiter {
 
 /**
  * controller-runtime's `DefaultTypedControllerRateLimiter`: per-key exponential backoff from
- * 5 ms to 1000 s, and a global bucket of 10 retries a second with bursts of 100, whichever
- * waits longer.
+ * 5 ms to 1000 s (each delay up to 20% longer at random), and a global bucket of 10 retries a
+ * second with bursts of 100, whichever waits longer.
  */
-export function defaultControllerRateLimiter(now: () => number): RateLimiter {
-  return new MaxOfRateLimiter(new ItemExponentialRateLimiter(), new TokenBucketRateLimiter({ now }));
+export function defaultControllerRateLimiter(
+  now: () => number,
+  random: () => number = Math.random,
+): RateLimiter {
+  return new MaxOfRateLimiter(
+    new ItemExponentialRateLimiter({ random }),
+    new TokenBucketRateLimiter({ now }),
+  );
 }

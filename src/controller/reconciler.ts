@@ -30,6 +30,7 @@ import {
 } from './status.ts';
 import type { ConditionInput } from './status.ts';
 import { EventRecorder } from './events.ts';
+import type { EventDropReason } from './events.ts';
 import type { RepairLimiter } from '../drift/zone.ts';
 import type { NameserverVerifier } from '../drift/nameservers.ts';
 import type { Clock, ReconcileResult } from './workqueue.ts';
@@ -60,6 +61,8 @@ export interface ReconcilerDeps {
   observe?(key: string, outcome: AliasOutcome | undefined, ready: boolean): void;
   /** Called with each API write's outcome, for metrics. */
   onApiWrite?(kind: 'status' | 'finalizer', ok: boolean): void;
+  /** Called for each Event not recorded, for metrics. */
+  onEventDropped?(reason: EventDropReason): void;
   /** Timers for API write retries; the process's by default. */
   timers?: Pick<Clock, 'setTimeout' | 'clearTimeout'>;
 }
@@ -105,7 +108,10 @@ export class Reconciler {
 
   constructor(deps: ReconcilerDeps) {
     this.#deps = deps;
-    this.#events = new EventRecorder(deps.client, deps.logger, deps.now);
+    this.#events = new EventRecorder(deps.client, deps.logger, deps.now, {
+      onDrop: deps.onEventDropped,
+      timers: deps.timers,
+    });
     this.#writer = new ApiWriter({
       client: deps.client,
       source: deps.source,

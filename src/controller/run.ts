@@ -143,6 +143,7 @@ export async function runController(opts: ControllerOptions, logger: Logger): Pr
     verifyAfterWriteMs: 5000,
     signal: stop.signal,
     onApiWrite: (kind, ok) => metrics.countApiWrite(kind, ok),
+    onEventDropped: (reason) => metrics.countEventDropped(reason),
     observe: (key, outcome, ready) => {
       const { namespace, name } = splitKey(key);
       if (!outcome && !source.get(key)) {

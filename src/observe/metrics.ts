@@ -93,6 +93,7 @@ export interface Metrics {
   readonly targetDrift: Counter;
   readonly apiWrites: Counter<'kind' | 'result'>;
   readonly orphansRemoved: Counter;
+  readonly eventsDropped: Counter<'reason'>;
   readonly zoneDriftDetected: Counter<'family' | 'action'>;
   readonly zoneDrift: Gauge<AliasLabels | 'family'>;
   readonly zoneDriftNameserver: Gauge<AliasLabels | 'family' | 'nameserver'>;
@@ -138,6 +139,8 @@ export interface Metrics {
   countApiWrite(kind: 'status' | 'finalizer', ok: boolean): void;
   /** Names whose records the ownership sweep removed because their ApexAlias is gone. */
   countOrphansRemoved(n: number): void;
+  /** An Event not recorded: rate-limited, or failed by the API server three times. */
+  countEventDropped(reason: 'rate_limited' | 'api_error'): void;
   /** Counts one detection of zone drift and what was done: repair, report or fight. */
   countZoneDrift(family: Family | AddressType, action: 'repair' | 'report' | 'fight'): void;
   /** 1 when the backend serves something other than what was written for this alias and family. */
@@ -266,6 +269,13 @@ export function createMetrics(registry: Registry = new Registry(), options: Metr
   });
   for (const kind of ['status', 'finalizer'])
     for (const result of ['ok', 'error']) apiWrites.inc({ kind, result }, 0);
+  const eventsDropped = new Counter({
+    name: name('events_dropped_total'),
+    help: 'Kubernetes Events not recorded: rate_limited (over 50 at once or 5 a second), or api_error (the API server failed them three times).',
+    labelNames: ['reason'] as const,
+    registers,
+  });
+  for (const reason of ['rate_limited', 'api_error']) eventsDropped.inc({ reason }, 0);
   const orphansRemoved = new Counter({
     name: name('orphans_removed_total'),
     help: 'Names whose records and marker the ownership sweep removed because their ApexAlias no longer exists.',
@@ -405,6 +415,7 @@ export function createMetrics(registry: Registry = new Registry(), options: Metr
     targetDrift,
     apiWrites,
     orphansRemoved,
+    eventsDropped,
     zoneDriftDetected,
     zoneDrift,
     zoneDriftNameserver,
@@ -455,6 +466,9 @@ export function createMetrics(registry: Registry = new Registry(), options: Metr
       seen.queries = 0;
       seen.cacheHits = 0;
       seen.cacheMisses = 0;
+    },
+    countEventDropped(reason) {
+      eventsDropped.inc({ reason });
     },
     countOrphansRemoved(n) {
       orphansRemoved.inc(n);

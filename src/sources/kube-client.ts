@@ -191,9 +191,8 @@ export class ApexAliasClient implements ApexAliasWriter {
     await this.#events.createNamespacedEvent({
       namespace,
       body: {
-        // Named like client-go's recorder: the object's name and a unique suffix.
         metadata: {
-          name: `${alias.metadata.name}.${Date.now().toString(16)}${randomBytes(3).toString('hex')}`,
+          name: eventName(alias.metadata.name, Date.now(), randomBytes(3).toString('hex')),
           namespace,
         },
         eventTime: new V1MicroTime(),
@@ -214,4 +213,17 @@ export class ApexAliasClient implements ApexAliasWriter {
       },
     });
   }
+}
+
+/** Longest object name: a DNS subdomain (RFC 1123), as the API server checks it. */
+const MAX_NAME = 253;
+
+/**
+ * The name of an Event about the object `name`: named like client-go's recorder, the object's
+ * name and a unique suffix, with the object's name shortened so that the whole stays a valid
+ * object name (an alias named with 236 characters or more made every Event fail with 422).
+ */
+export function eventName(name: string, now: number, unique: string): string {
+  const suffix = `.${now.toString(16)}${unique}`;
+  return `${name.slice(0, MAX_NAME - suffix.length).replace(/[.-]+$/, '')}${suffix}`;
 }

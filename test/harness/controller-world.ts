@@ -145,8 +145,15 @@ export class MemoryApi implements ApexAliasWriter {
     return after;
   }
 
+  /** Events fail with HTTP 503 while this is above 0, counting down. */
+  failEvents = 0;
+
   async event(alias: ApexAlias, type: 'Normal' | 'Warning', reason: string, _action: string, note: string) {
     this.writes.events++;
+    if (this.failEvents > 0) {
+      this.failEvents--;
+      throw new HttpError(503, 'the API server is restarting');
+    }
     this.events.push({ key: keyOf(alias), type, reason, note });
   }
 

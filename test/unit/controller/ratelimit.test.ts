@@ -15,7 +15,7 @@ function delays(limiter: RateLimiter, key: string, n: number): number[] {
 
 describe('ItemExponentialRateLimiter', () => {
   it('backs off 5, 10, 20, 40 ms per key by default and counts retries', () => {
-    const limiter = new ItemExponentialRateLimiter();
+    const limiter = new ItemExponentialRateLimiter({ jitter: 0 });
     expect(delays(limiter, 'ns/a', 4)).toEqual([5, 10, 20, 40]);
     expect(limiter.retries('ns/a')).toBe(4);
     // Keys back off independently.
@@ -24,7 +24,7 @@ describe('ItemExponentialRateLimiter', () => {
   });
 
   it('caps at 1000 s by default, even after enough failures to overflow 2^n', () => {
-    const limiter = new ItemExponentialRateLimiter();
+    const limiter = new ItemExponentialRateLimiter({ jitter: 0 });
     const all = delays(limiter, 'k', 2000);
     expect(all[18]).toBe(DEFAULT_MAX_DELAY_MS); // 5 · 2^18 > 1e6
     expect(all.at(-1)).toBe(DEFAULT_MAX_DELAY_MS);
@@ -32,12 +32,12 @@ describe('ItemExponentialRateLimiter', () => {
   });
 
   it('honours baseMs and maxMs', () => {
-    const limiter = new ItemExponentialRateLimiter({ baseMs: 100, maxMs: 350 });
+    const limiter = new ItemExponentialRateLimiter({ baseMs: 100, maxMs: 350, jitter: 0 });
     expect(delays(limiter, 'k', 4)).toEqual([100, 200, 350, 350]);
   });
 
   it('forget starts the backoff over', () => {
-    const limiter = new ItemExponentialRateLimiter();
+    const limiter = new ItemExponentialRateLimiter({ jitter: 0 });
     delays(limiter, 'k', 3);
     limiter.forget('k');
     expect(limiter.retries('k')).toBe(0);
@@ -99,8 +99,8 @@ describe('TokenBucketRateLimiter', () => {
 
 describe('MaxOfRateLimiter and the controller default', () => {
   it('takes the longest delay and lets every limiter count the call', () => {
-    const a = new ItemExponentialRateLimiter({ baseMs: 10 });
-    const b = new ItemExponentialRateLimiter({ baseMs: 1 });
+    const a = new ItemExponentialRateLimiter({ baseMs: 10, jitter: 0 });
+    const b = new ItemExponentialRateLimiter({ baseMs: 1, jitter: 0 });
     const limiter = new MaxOfRateLimiter(a, b);
     expect(delays(limiter, 'k', 3)).toEqual([10, 20, 40]);
     expect(b.retries('k')).toBe(3);
@@ -115,7 +115,10 @@ describe('MaxOfRateLimiter and the controller default', () => {
 
   it('defaults to max(per-key 5 ms → 1000 s, global 10 qps burst 100)', () => {
     let now = 0;
-    const limiter = defaultControllerRateLimiter(() => now);
+    const limiter = defaultControllerRateLimiter(
+      () => now,
+      () => 0,
+    );
     // 100 different keys failing at once: each gets its own first backoff, 5 ms.
     const first = Array.from({ length: 100 }, (_, i) => limiter.when(`k${i}`));
     expect(first.every((d) => d === 5)).toBe(true);
@@ -128,5 +131,20 @@ describe('MaxOfRateLimiter and the controller default', () => {
     expect(limiter.retries('k0')).toBe(4);
     limiter.forget('k0');
     expect(limiter.retries('k0')).toBe(0);
+  });
+});
+
+describe('backoff jitter', () => {
+  it('regression: keys that fail together retry apart, each delay up to 20% longer', () => {
+    let r = 0;
+    const limiter = new ItemExponentialRateLimiter({ random: () => (r = (r + 0.37) % 1) });
+    const a = delays(limiter, 'a', 6);
+    const b = delays(limiter, 'b', 6);
+    expect(a).not.toEqual(b);
+    [...a, ...b].forEach((d, i) => {
+      const base = 5 * 2 ** (i % 6);
+      expect(d).toBeGreaterThanOrEqual(base);
+      expect(d).toBeLessThanOrEqual(base * 1.2);
+    });
   });
 });

@@ -47,6 +47,26 @@ describe('Reconciler, without servers', () => {
     expect(w.eventReasons('apex')).toEqual(['RecordsUpdated']);
   });
 
+  it('regression: an Event the API server fails is tried again, and one it keeps failing is dropped and counted', async () => {
+    const dropped: string[] = [];
+    await w.stop();
+    await start({ deps: { onEventDropped: (reason) => dropped.push(reason) } });
+    w.api.apply('apex', spec({ addressFamilies: ['IPv4'] }));
+    await w.settle();
+    w.api.failEvents = 2;
+    w.targets.setAddresses('lb.demo.test', 'A', ['192.0.2.9'], 60);
+    await w.settle(61_000);
+    await w.settle(30_000);
+    expect(w.eventReasons('apex')).toEqual(['RecordsUpdated']);
+    expect(w.api.writes.events).toBe(3); // two failed tries, then the one that landed
+    expect(dropped).toEqual([]);
+    w.api.failEvents = 4;
+    w.targets.setAddresses('lb.demo.test', 'A', ['192.0.2.10'], 60);
+    await w.settle(61_000);
+    await w.settle(30_000);
+    expect(dropped).toEqual(['api_error']);
+  });
+
   it('scale: reconciling one alias costs the same with 10 or 10,000 aliases in the cache', async () => {
     const cost = async (others: number): Promise<Record<string, number>> => {
       const world = await controllerWorld();

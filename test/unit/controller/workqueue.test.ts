@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { ApexAliasError } from '../../../src/errors.ts';
-import { ItemExponentialRateLimiter, TokenBucketRateLimiter } from '../../../src/controller/ratelimit.ts';
+import {
+  ItemExponentialRateLimiter,
+  MaxOfRateLimiter,
+  TokenBucketRateLimiter,
+} from '../../../src/controller/ratelimit.ts';
 import { TerminalError, WorkQueue } from '../../../src/controller/workqueue.ts';
 import type { QueueObserver, ReconcileResult } from '../../../src/controller/workqueue.ts';
 import { FakeClock } from '../../harness/fake-clock.ts';
@@ -19,10 +23,11 @@ function setup(
     clock,
     concurrency: opts.concurrency,
     observer: opts.observer,
-    rateLimiter:
-      opts.baseMs === undefined
-        ? undefined
-        : new ItemExponentialRateLimiter({ baseMs: opts.baseMs, maxMs: opts.maxMs }),
+    // Without jitter, so that the tests can name each delay.
+    rateLimiter: new MaxOfRateLimiter(
+      new ItemExponentialRateLimiter({ baseMs: opts.baseMs, maxMs: opts.maxMs, jitter: 0 }),
+      new TokenBucketRateLimiter({ now: () => clock.now() }),
+    ),
   });
   return { clock, queue };
 }
@@ -272,17 +277,22 @@ describe('WorkQueue: retries', () => {
     expect(calls.slice(7)).toEqual([200, 205]);
   });
 
-  it('uses the controller default: 5, 10, 20 ms for one failing key', async () => {
-    const { clock, queue } = setup();
+  it('uses the controller default: 5, 10, 20 ms for one failing key, each up to 20% later (jitter)', async () => {
+    const clock = new FakeClock();
+    const queue = new WorkQueue({ clock });
     const calls: number[] = [];
     queue.start(async () => {
       calls.push(clock.now());
       throw new Error('timeout');
     });
     queue.add('ns/a');
-    await advance(clock, queue, 35);
-    expect(calls).toEqual([0, 5, 15, 35]);
-    expect(queue.retries('ns/a')).toBe(4);
+    await advance(clock, queue, 50);
+    const gaps = calls.slice(1, 4).map((t, i) => t - calls[i]!);
+    expect(gaps).toHaveLength(3);
+    [5, 10, 20].forEach((base, i) => {
+      expect(gaps[i]).toBeGreaterThanOrEqual(base);
+      expect(gaps[i]).toBeLessThanOrEqual(Math.ceil(base * 1.2));
+    });
     await queue.shutDown();
   });
 

@@ -23,6 +23,7 @@ const EXPECTED: Record<string, 'counter' | 'gauge' | 'histogram'> = {
   apexalias_target_drift_total: 'counter',
   apexalias_api_writes_total: 'counter',
   apexalias_orphans_removed_total: 'counter',
+  apexalias_events_dropped_total: 'counter',
   apexalias_zone_drift_detected_total: 'counter',
   apexalias_zone_drift: 'gauge',
   apexalias_zone_drift_nameserver: 'gauge',
