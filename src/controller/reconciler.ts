@@ -34,6 +34,8 @@ import type { EventDropReason } from './events.ts';
 import type { RepairLimiter } from '../drift/zone.ts';
 import type { NameserverVerifier } from '../drift/nameservers.ts';
 import type { Clock, ReconcileResult } from './workqueue.ts';
+import { realClock } from './workqueue.ts';
+import { BackendHealth } from './backend-health.ts';
 import { TerminalError } from './workqueue.ts';
 
 export interface ReconcilerDeps {
@@ -93,6 +95,7 @@ export class Reconciler {
   readonly #deps: ReconcilerDeps;
   readonly #events: EventRecorder;
   readonly #writer: ApiWriter;
+  readonly #health: BackendHealth;
   /** target → keys of the aliases that follow it. */
   readonly #byTarget = new Map<string, Set<string>>();
   readonly #targetOf = new Map<string, string>();
@@ -122,6 +125,11 @@ export class Reconciler {
       onWrite: deps.onApiWrite,
       timers: deps.timers,
     });
+    this.#health = new BackendHealth({
+      enqueue: deps.enqueue,
+      logger: deps.logger,
+      timers: deps.timers ?? realClock,
+    });
   }
 
   /** API writes not landed yet (statuses and finalizers), for metrics and tests. */
@@ -129,14 +137,16 @@ export class Reconciler {
     return this.#writer.backlog;
   }
 
-  /** Resolves once every queued API write has landed (or been dropped). */
-  flushApiWrites(): Promise<void> {
-    return this.#writer.flush();
+  /** Resolves once every queued API write has landed (or been dropped) and no probe runs. */
+  async flushApiWrites(): Promise<void> {
+    await this.#health.idle();
+    await this.#writer.flush();
   }
 
-  /** Stops the API writer (on a lost lease or shutdown). */
+  /** Stops the API writer and the backend probes (on a lost lease or shutdown). */
   stop(): void {
     this.#writer.stop();
+    this.#health.stop();
   }
 
   /**
@@ -197,6 +207,8 @@ export class Reconciler {
     }
     for (const o of outcomes) {
       const { alias, input } = work.get(o.key)!;
+      if (o.failure?.code === 'ERR_BACKEND_UNREACHABLE' && o.backend)
+        this.#health.failed(this.#deps.backendFor(o.zone, input.spec.backend), o.zone, o.key);
       results.set(o.key, input.deleting ? this.#afterDeletion(o.key, alias, o) : this.#afterSync(alias!, o));
     }
     return results;

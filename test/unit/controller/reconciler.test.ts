@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FINALIZER } from '../../../src/api/schema.ts';
+import { BackendError } from '../../../src/backends/errors.ts';
+import type { DnsBackend } from '../../../src/backends/types.ts';
 import { markerValue, retainedMarkerValue } from '../../../src/plan/ownership.ts';
 import { controllerWorld } from '../../harness/controller-world.ts';
 import type { ControllerWorld } from '../../harness/controller-world.ts';
@@ -65,6 +67,39 @@ describe('Reconciler, without servers', () => {
     await w.settle(61_000);
     await w.settle(30_000);
     expect(dropped).toEqual(['api_error']);
+  });
+
+  it('regression: aliases a backend failed while it was down are written within a second of it answering again', async () => {
+    await w.stop();
+    let down = true;
+    const unreachable = (): never => {
+      throw new BackendError('UNREACHABLE', 'ECONNREFUSED', 'the primary does not answer');
+    };
+    let backend: DnsBackend | undefined;
+    await start({
+      deps: {
+        backendFor: () =>
+          (backend ??= {
+            name: 'local',
+            type: 'zonefile',
+            capabilities: () => w.backend.capabilities(),
+            read: (zone, names, opts) => (down ? unreachable() : w.backend.read(zone, names, opts)),
+            apply: (zone, changes, opts) => (down ? unreachable() : w.backend.apply(zone, changes, opts)),
+            close: async () => {},
+          }),
+      },
+    });
+    w.api.apply('apex', spec({ addressFamilies: ['IPv4'] }));
+    w.api.apply('other', spec({ name: 'other', addressFamilies: ['IPv4'] }));
+    await w.settle(3_000);
+    expect(await w.served(ZONE)).toEqual([]);
+    expect(w.condition('apex', 'Synced')).toMatchObject({ status: 'False', reason: 'BackendUnreachable' });
+    down = false;
+    // The engine's own backoff would wait 5 s, then 10 s; the probe runs every second.
+    await w.settle(1_250);
+    expect(await w.served(ZONE)).toEqual(['192.0.2.1']);
+    expect(await w.served(`other.${ZONE}`)).toEqual(['192.0.2.1']);
+    expect(w.condition('apex', 'Ready')).toMatchObject({ status: 'True' });
   });
 
   it('scale: reconciling one alias costs the same with 10 or 10,000 aliases in the cache', async () => {
