@@ -14,7 +14,7 @@ export function recordsOf(section: Answer[] | undefined): RecordAnswer[] {
 }
 
 /** The types the resolver asks for. */
-export type QueryType = 'A' | 'AAAA' | 'TXT' | 'CNAME' | 'SOA' | 'NS' | 'AXFR';
+export type QueryType = 'A' | 'AAAA' | 'TXT' | 'CNAME' | 'SOA' | 'NS' | 'MX' | 'AXFR';
 
 /**
  * A message as dns-packet decodes it. dns-packet sets `opcode` and `rcode` (mnemonics) at run

@@ -52,6 +52,15 @@ export function diff(
         `and never writes a CNAME. Remove the CNAME to let the alias take the name.`,
     };
   }
+  if (current.protected !== undefined) {
+    return {
+      kind: 'blocked',
+      reason: 'ProtectedName',
+      message:
+        `${name} is ${current.protected}; apexalias never manages such a name, even with adopt, ` +
+        'because replacing its addresses would break the zone. Point the alias at another name.',
+    };
+  }
   const status = classifyOwnership(current.marker, ownership);
   if (status === 'foreign') {
     return {

@@ -72,6 +72,12 @@ export interface CurrentRecords {
   cname?: string;
   /** Every TXT string at `_apexalias.<name>`, each RR's character-strings joined. */
   marker?: string[];
+  /**
+   * Why the name is not apexalias's to manage, whatever its marker: it is the target of the
+   * zone's NS or MX records (its address is the zone's glue or mail route), or a delegation point.
+   * Set by backends that can tell.
+   */
+  protected?: string;
 }
 
 /** Who is asking to own a name. */
@@ -176,7 +182,7 @@ export interface DesiredState {
 export type OwnershipStatus = 'unclaimed' | 'ours' | 'retained' | 'conflict' | 'foreign';
 
 /** Why the planner refuses to touch a name. */
-export type BlockedReason = 'CnameAtName' | 'NotOwned' | 'OwnedByOther' | 'Conflict';
+export type BlockedReason = 'CnameAtName' | 'ProtectedName' | 'NotOwned' | 'OwnedByOther' | 'Conflict';
 
 /**
  * What one decision of a change does:

@@ -22,6 +22,8 @@ export interface StartBindOptions extends StartServerOptions {
   statsChannel?: boolean;
   /** Who may transfer the zones: loopback (the default) or nobody. */
   allowTransfer?: 'loopback' | 'none';
+  /** Names (absolute, no trailing dot) that no key may change: an update-policy denies them. */
+  lockedNames?: string[];
   /**
    * Primary zones that BIND signs itself (`dnssec-policy default; inline-signing yes;`, keys in
    * `<dir>/keys`). The start waits until each one serves its signed DNSKEY RRset.
@@ -112,7 +114,7 @@ function namedConf(
       ? ` dnssec-policy default; inline-signing yes; key-directory "${path.join(dir, 'keys')}";`
       : '';
     lines.push(
-      `zone "${zone.name}" { type primary; file "${path.join(dir, `${zone.name}.zone`)}"; allow-update { ${allowUpdate} };${signing} };`,
+      `zone "${zone.name}" { type primary; file "${path.join(dir, `${zone.name}.zone`)}"; ${updateRule(options, keys, allowUpdate)}${signing} };`,
     );
   }
   if (options.secondaryOf) {
@@ -125,6 +127,16 @@ function namedConf(
     }
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** `allow-update`, or with `lockedNames` an `update-policy` that denies those names first. */
+function updateRule(options: StartBindOptions, keys: TsigKey[], allowUpdate: string): string {
+  if (!options.lockedNames?.length || keys.length === 0) return `allow-update { ${allowUpdate} };`;
+  const rules = keys.flatMap((k) => [
+    ...options.lockedNames!.map((n) => `deny "${k.name}" name ${n}. ANY;`),
+    `grant "${k.name}" zonesub ANY;`,
+  ]);
+  return `update-policy { ${rules.join(' ')} };`;
 }
 
 async function fetchStats(statsPort: number): Promise<BindServerJson> {

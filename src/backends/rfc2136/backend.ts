@@ -97,7 +97,23 @@ export class Rfc2136Backend implements DnsBackend {
       const snapshot = await this.#snapshot(z, opts?.signal);
       if (snapshot) return new Map(wanted.map((n) => [n, snapshot.records.get(n) ?? { name: n }]));
     }
-    return this.#readByQueries(wanted, opts?.signal);
+    const [result, roles] = await Promise.all([
+      this.#readByQueries(wanted, opts?.signal),
+      this.#apexRoles(z, opts?.signal),
+    ]);
+    for (const [name, role] of roles) {
+      const current = result.get(name);
+      if (current) current.protected = role;
+    }
+    return result;
+  }
+
+  /** The in-zone names the apex's NS and MX records point at: two queries. */
+  async #apexRoles(zone: string, signal: AbortSignal | undefined): Promise<Map<string, string>> {
+    const roles = new Map<string, string>();
+    const [ns, mx] = await Promise.all([this.#query(zone, 'NS', signal), this.#query(zone, 'MX', signal)]);
+    for (const rr of [...ns, ...mx]) addRole(roles, zone, rr);
+    return roles;
   }
 
   /** Every marker of the zone, from its last transfer while the SOA serial holds, else a new one. */
@@ -281,7 +297,7 @@ export class Rfc2136Backend implements DnsBackend {
 
   async #query(
     qname: string,
-    type: 'A' | 'AAAA' | 'TXT' | 'SOA',
+    type: 'A' | 'AAAA' | 'TXT' | 'SOA' | 'NS' | 'MX',
     signal?: AbortSignal,
   ): Promise<RecordAnswer[]> {
     const { transport, server, timeoutMs } = this.#opts;
@@ -368,10 +384,30 @@ function addAnswers(
   }
 }
 
-/** The names of a transferred zone as reads see them: A, AAAA, CNAME, and the marker TXT. */
+/**
+ * Notes the role of the in-zone name an NS or MX record points at, or of a delegation point
+ * (an NS below the apex), as `CurrentRecords.protected` says it.
+ */
+function addRole(roles: Map<string, string>, zone: string, rr: RecordAnswer): void {
+  if (rr.type === 'NS') {
+    const target = normalizeName(String(rr.data));
+    if (isSubdomain(target, zone))
+      roles.set(target, `the target of the NS record of ${normalizeName(rr.name)}`);
+    const owner = normalizeName(rr.name);
+    if (owner !== zone) roles.set(owner, 'a delegation point (it holds NS records)');
+  } else if (rr.type === 'MX') {
+    const target = normalizeName(String((rr.data as { exchange?: string }).exchange ?? ''));
+    if (target && isSubdomain(target, zone))
+      roles.set(target, `the target of the MX record of ${normalizeName(rr.name)}`);
+  }
+}
+
+/** The names of a transferred zone as reads see them: A, AAAA, CNAME, the marker TXT and roles. */
 function indexTransfer(zone: string, records: RecordAnswer[]): Map<string, CurrentRecords> {
+  const roles = new Map<string, string>();
   const byName = new Map<string, RecordAnswer[]>();
   for (const rr of records) {
+    if (rr.type === 'NS' || rr.type === 'MX') addRole(roles, zone, rr);
     if (rr.type !== 'A' && rr.type !== 'AAAA' && rr.type !== 'CNAME' && rr.type !== 'TXT') continue;
     const name = normalizeName(rr.name);
     const list = byName.get(name);
@@ -395,6 +431,7 @@ function indexTransfer(zone: string, records: RecordAnswer[]): Map<string, Curre
     addAnswers(current, name, 'TXT', rrs);
     if (current.marker) index.set(owner, current);
   }
+  for (const [name, role] of roles) index.set(name, { ...(index.get(name) ?? { name }), protected: role });
   return index;
 }
 

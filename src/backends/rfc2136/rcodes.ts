@@ -34,8 +34,8 @@ export function errorForRcode(rcode: number, where: string, keyName?: string): B
         'REFUSED',
         name,
         keyName
-          ? `${where}: REFUSED; allow key ${keyName} to update this zone (BIND allow-update/update-policy, Knot acl, PowerDNS TSIG-ALLOW-DNSUPDATE); PowerDNS also answers REFUSED for a wrong secret or an unknown key, so check keyName, algorithm and the secret file too`
-          : `${where}: REFUSED; the server requires a TSIG key for updates — configure backends[].tsig`,
+          ? `${where}: REFUSED. Either the server refused the change itself (its policy does not let key ${keyName} change this name or type, such as a BIND update-policy that grants other names only, or BIND's check-integrity refusing to remove the address of an in-zone nameserver or mail server), or it does not let the key update the zone at all: allow key ${keyName} to update it (BIND allow-update/update-policy, Knot acl, PowerDNS TSIG-ALLOW-DNSUPDATE). PowerDNS also answers REFUSED for a wrong secret or an unknown key, so check keyName, algorithm and the secret file too`
+          : `${where}: REFUSED; the server requires a TSIG key for updates (configure backends[].tsig), or its policy refuses this change`,
       );
     case 'SERVFAIL':
       return new BackendError(

@@ -22,6 +22,7 @@ import {
   invalidChange,
   markersOf,
   recordCount,
+  rolesOf,
 } from './model.ts';
 
 export interface ZoneFileBackendOptions {
@@ -143,8 +144,13 @@ export class ZoneFileBackend implements DnsBackend {
     const wanted = names.map((name) => this.#nameInZone(name, z));
     // No lock: writers replace the file by rename, so a read sees one whole version of it.
     const index = indexByOwner((await this.#load(z))?.records ?? []);
+    const roles = rolesOf(index, z);
     const result = new Map<string, CurrentRecords>();
-    for (const name of wanted) result.set(name, currentRecords(index, name));
+    for (const name of wanted) {
+      const current = currentRecords(index, name);
+      const role = roles.get(name);
+      result.set(name, role === undefined ? current : { ...current, protected: role });
+    }
     return result;
   }
 

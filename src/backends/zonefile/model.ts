@@ -206,3 +206,25 @@ export function markersOf(index: OwnerIndex): Map<string, string[]> {
   }
   return markers;
 }
+
+/**
+ * The names the zone's NS and MX records point at, and its delegation points, with why they are
+ * not apexalias's to manage (`CurrentRecords.protected`).
+ */
+export function rolesOf(index: OwnerIndex, zone: string): Map<string, string> {
+  const roles = new Map<string, string>();
+  const inZone = (name: string): boolean => name === zone || name.endsWith(`.${zone}`);
+  for (const [owner, records] of index) {
+    for (const r of records) {
+      if (r.type === 'NS') {
+        const target = cnameTarget(r.rdata);
+        if (inZone(target)) roles.set(target, `the target of the NS record of ${owner}`);
+        if (owner !== zone) roles.set(owner, 'a delegation point (it holds NS records)');
+      } else if (r.type === 'MX') {
+        const target = cnameTarget(r.rdata.split(' ')[1] ?? '');
+        if (target && inZone(target)) roles.set(target, `the target of the MX record of ${owner}`);
+      }
+    }
+  }
+  return roles;
+}

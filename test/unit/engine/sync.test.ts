@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { syncAliases } from '../../../src/engine/sync.ts';
 import type { DnsBackend } from '../../../src/backends/types.ts';
+import { BackendError } from '../../../src/backends/errors.ts';
 import { RepairLimiter } from '../../../src/drift/zone.ts';
 import { markerValue } from '../../../src/plan/ownership.ts';
 import { alias, engineWorld, OWNER_ID, ZONE } from '../../harness/engine-world.ts';
@@ -193,5 +194,46 @@ describe('cancellation', () => {
     ).rejects.toThrow('lost the leader lease');
     expect(applies).toBe(0);
     expect(await w.served(ZONE, 'A')).toEqual([]);
+  });
+});
+
+describe('blast radius (behaviour rules 9 and 14)', () => {
+  it('regression: adopt on the zone NS glue (ns1) is refused as ProtectedName, and the glue stays', async () => {
+    const { outcomes } = await syncAliases(
+      [alias('glue', { name: 'ns1', addressFamilies: ['IPv4'], adopt: true })],
+      w.deps(),
+    );
+    expect(outcomes[0]!.verdict).toMatchObject({ kind: 'blocked', reason: 'ProtectedName' });
+    expect((outcomes[0]!.verdict as { message: string }).message).toContain('the target of the NS record');
+    expect(await w.served(`ns1.${ZONE}`)).toEqual(['127.0.0.1']);
+    const mail = await syncAliases([alias('mail', { name: 'mail', adopt: true })], w.deps());
+    expect(mail.outcomes[0]!.verdict).toMatchObject({ kind: 'blocked', reason: 'ProtectedName' });
+  });
+
+  it('regression: a batch error never names another alias record: a read that fails for one name fails only that alias, in its own words', async () => {
+    // A backend whose failures name the record they are about, as a server's answer would.
+    const naming: DnsBackend = Object.create(w.backend) as DnsBackend;
+    naming.read = async (zone, names, opts) => {
+      const bad = names.find((n) => n.startsWith('tenant-b.'));
+      if (bad) throw new BackendError('SERVER', 'SERVFAIL', `the server failed reading ${bad}`);
+      return w.backend.read(zone, names, opts);
+    };
+    naming.apply = (zone, changes, opts) => w.backend.apply(zone, changes, opts);
+    const aliases = ['tenant-a', 'tenant-b', 'tenant-c'].map((n) =>
+      alias(n, { name: n, addressFamilies: ['IPv4'] }, { namespace: n }),
+    );
+    const { outcomes } = await syncAliases(aliases, w.deps({ backendFor: () => naming }));
+    const byName = new Map(outcomes.map((o) => [o.input.name, o]));
+    expect(byName.get('tenant-a')!.written).toBe(true);
+    expect(byName.get('tenant-c')!.written).toBe(true);
+    expect(byName.get('tenant-b')!.failure?.code).toBe('ERR_BACKEND_SERVER');
+    for (const o of outcomes) {
+      const others = outcomes.filter((x) => x !== o).map((x) => x.fqdn);
+      for (const text of [
+        o.failure?.message ?? '',
+        ...w.log.lines.filter((l) => l.name === o.input.name).map((l) => JSON.stringify(l)),
+      ])
+        for (const other of others) expect(text).not.toContain(other);
+    }
   });
 });
