@@ -1,7 +1,7 @@
 import { BackendError } from '../backends/errors.ts';
 import { ConfigError } from '../config/errors.ts';
 import type { DnsBackend } from '../backends/types.ts';
-import { normalizeName } from '../dns/names.ts';
+import { normalizeName, tryNormalizeName } from '../dns/names.ts';
 import { desired as planDesired } from '../plan/desired.ts';
 import { diff } from '../plan/diff.ts';
 import { planDeletion, planRetention } from '../plan/delete.ts';
@@ -11,6 +11,7 @@ import { withoutRepairs, zoneDrift } from '../drift/zone.ts';
 import type { Resolved } from '../resolve/resolver.ts';
 import { mapLimit } from '../util/concurrency.ts';
 import { ClaimIndex } from '../plan/claims.ts';
+import { markerName } from '../plan/ownership.ts';
 import { aliasKey, ownerName } from '../api/names.ts';
 import { checkNameservers, readBack } from './verify.ts';
 import { aliasLogger } from '../observe/logger.ts';
@@ -44,7 +45,7 @@ export async function syncAliases(inputs: AliasInput[], deps: SyncDeps): Promise
   const lookupsBefore = deps.resolver.stats.queries;
   // A failed lookup still lets the other family be written (behaviour rule 1), so every alias
   // that has a backend and won its name is read and planned.
-  const plannable = outcomes.filter((o) => !o.failure);
+  const plannable = outcomes.filter((o) => !o.failure && backends.has(o));
   const resolvable = plannable.filter((o) => !o.input.deleting);
   let done = 0;
   await mapLimit(resolvable, deps.concurrency ?? 256, async (o) => {
@@ -119,15 +120,29 @@ function initialOutcome(
   backends: Map<AliasOutcome, DnsBackend>,
 ): AliasOutcome {
   const zone = normalizeName(input.spec.zone);
+  const fqdn = tryOwnerName(input.spec);
   const outcome: AliasOutcome = {
     input,
     key: aliasKey(input.namespace, input.name),
-    fqdn: ownerName(input.spec),
+    fqdn: fqdn ?? `${input.spec.name}.${zone}`,
     zone,
     resolved: {},
     written: false,
     refreshAt: deps.now(),
   };
+  if (fqdn === undefined || tryNormalizeName(markerName(fqdn)) === undefined) {
+    // Admission refuses such names now; an object admitted before cannot have written anything
+    // there either, so its deletion has nothing to do.
+    if (input.deleting) outcome.verdict = { kind: 'noop', reason: 'no record can exist at this name' };
+    else
+      outcome.failure = {
+        stage: 'spec',
+        code: 'ERR_INVALID_NAME',
+        message: `the owner name ${outcome.fqdn} is too long: with its ownership marker (${markerName('')}…) it exceeds 253 octets; use a shorter spec.name`,
+        retryable: false,
+      };
+    return outcome;
+  }
   try {
     const backend = deps.backendFor(zone, input.spec.backend);
     backends.set(outcome, backend);
@@ -136,6 +151,14 @@ function initialOutcome(
     outcome.failure = failureOf(err);
   }
   return outcome;
+}
+
+function tryOwnerName(spec: AliasInput['spec']): string | undefined {
+  try {
+    return ownerName(spec);
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -67,12 +67,18 @@ export function resolveFailureCode(reason: ResolveFailureReason): ResolveFailure
  * Where an alias's pass failed: looking up the target, choosing its backend (configuration),
  * reading or writing the backend, settling a conflict, or a bug.
  */
-export type FailureStage = 'resolve' | 'config' | 'backend' | 'conflict' | 'internal';
+export type FailureStage = 'resolve' | 'spec' | 'config' | 'backend' | 'conflict' | 'internal';
 
 /** Why an alias could not be planned or written; `code` is stable. */
 export interface AliasFailure {
   stage: FailureStage;
-  code: ResolveFailureCode | ConfigErrorCode | BackendErrorCode | 'ERR_CONFLICT' | 'ERR_INTERNAL';
+  code:
+    | ResolveFailureCode
+    | ConfigErrorCode
+    | BackendErrorCode
+    | 'ERR_INVALID_NAME'
+    | 'ERR_CONFLICT'
+    | 'ERR_INTERNAL';
   message: string;
   retryable: boolean;
 }

@@ -237,3 +237,27 @@ describe('blast radius (behaviour rules 9 and 14)', () => {
     }
   });
 });
+
+describe('owner names too long for their marker', () => {
+  const long = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(40)}`;
+
+  it('regression: an owner name whose marker would exceed 253 octets fails that alias alone, with what to do', async () => {
+    const { outcomes } = await syncAliases(
+      [
+        alias('long', { name: long, addressFamilies: ['IPv4'] }),
+        alias('fine', { name: 'fine', addressFamilies: ['IPv4'] }),
+      ],
+      w.deps(),
+    );
+    const byName = new Map(outcomes.map((o) => [o.input.name, o]));
+    expect(byName.get('long')!.failure).toMatchObject({ code: 'ERR_INVALID_NAME', retryable: false });
+    expect(byName.get('long')!.failure!.message).toContain('use a shorter spec.name');
+    expect(byName.get('fine')!.written).toBe(true);
+  });
+
+  it('regression: deleting such an alias has nothing to do and does not hang', async () => {
+    const { outcomes } = await syncAliases([alias('long', { name: long }, { deleting: true })], w.deps());
+    expect(outcomes[0]!.failure).toBeUndefined();
+    expect(outcomes[0]!.verdict).toMatchObject({ kind: 'noop' });
+  });
+});
