@@ -97,6 +97,7 @@ export async function createResolver(
     cacheMaxEntries: deps.cacheMaxEntries ?? config.resolver.cacheMaxEntries,
     dnssec: config.resolver.dnssec,
     trustedValidators: config.resolver.trustedValidators,
+    maxCacheSeconds: config.refresh.maxSeconds,
     ...deps,
   });
 }

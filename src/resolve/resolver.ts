@@ -25,6 +25,11 @@ export interface ResolverOptions {
   /** Tries in all, spread across the servers in turn. */
   attempts: number;
   cacheMaxEntries: number;
+  /**
+   * An answer is kept at most this long, however long its TTL (`refresh.maxSeconds`: a target is
+   * looked up again at least this often). Default: its TTL.
+   */
+  maxCacheSeconds?: number;
   /** Milliseconds since the epoch; injected so tests and the cache agree on time. */
   now: () => number;
   /** Called after every real lookup (not for cache hits), for metrics. */
@@ -121,7 +126,8 @@ export class Resolver {
     const lookup = this.#lookup(name, type)
       .then((result) => {
         this.#opts.observe?.((performance.now() - started) / 1000, result);
-        const ttl = result.kind === 'failed' ? 0 : result.ttl;
+        const ttl =
+          result.kind === 'failed' ? 0 : Math.min(result.ttl, this.#opts.maxCacheSeconds ?? Infinity);
         const resolved: Resolved = { result, expiresAt: this.#opts.now() + ttl * 1000, cached: false };
         // Failures are not cached: the caller's backoff decides when to ask again.
         if (result.kind !== 'failed' && ttl > 0) this.#cache.set(key, resolved, resolved.expiresAt);
