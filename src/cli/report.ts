@@ -1,5 +1,6 @@
 import { stringify } from 'yaml';
 import type { AliasOutcome, SyncSummary } from '../engine/types.ts';
+import { driftLeft } from '../engine/sync.ts';
 
 /** The report formats of `sync`, `plan` and `resolve` (`-o`). */
 export const OUTPUT_FORMATS = ['text', 'json', 'yaml'] as const;
@@ -57,14 +58,14 @@ export function outcomeJson(o: AliasOutcome): Record<string, unknown> {
  * `unchanged`, `failed` or `blocked`. Why an alias is blocked (`NotOwned`, `Conflict`, …) is its
  * `blocked.reason`, in the CamelCase of Kubernetes reasons, as in the controller's conditions.
  */
-export type ResultWord = 'changed' | 'pending' | 'unchanged' | 'failed' | 'blocked';
+export type ResultWord = 'changed' | 'pending' | 'unchanged' | 'drifted' | 'failed' | 'blocked';
 
-/** One word for what happened to an alias. */
+/** One word for what happened to an alias; `drifted`: the zone serves other records, left so. */
 export function verdictWord(o: AliasOutcome): ResultWord {
   if (o.verdict?.kind === 'blocked') return 'blocked';
   if (o.failure) return 'failed';
   if (o.verdict?.kind === 'change') return o.written ? 'changed' : 'pending';
-  return 'unchanged';
+  return driftLeft(o) ? 'drifted' : 'unchanged';
 }
 
 /** The human-readable report: one line per alias that needs attention, then the totals. */
@@ -79,6 +80,17 @@ export function formatText(outcomes: AliasOutcome[], summary: SyncSummary, dryRu
       if (o.failure) lines.push(`    ! ${o.failure.message}`);
     } else if (word === 'unchanged') {
       if (o.desired?.problems.length) lines.push(`= ${head} (unchanged)`);
+    } else if (word === 'drifted') {
+      const served = (['A', 'AAAA'] as const)
+        .filter((t) => o.drift?.types[t])
+        .map((t) => `${t} ${o.current?.[t]?.addresses.join(', ') || '(none)'}`)
+        .join('; ');
+      const why =
+        o.drift?.action === 'fight'
+          ? 'it keeps coming back; repairs paused'
+          : 'driftPolicy Report: not repaired';
+      lines.push(`≠ ${head}: drifted (${why})`);
+      lines.push(`    the zone serves ${served}, not what was written`);
     } else {
       lines.push(`✗ ${head}: ${o.verdict?.kind === 'blocked' ? `blocked (${o.verdict.reason})` : word}`);
       lines.push(`    ${o.verdict?.kind === 'blocked' ? o.verdict.message : (o.failure?.message ?? '')}`);
@@ -90,7 +102,9 @@ export function formatText(outcomes: AliasOutcome[], summary: SyncSummary, dryRu
   const writes = `${summary.writes} write${summary.writes === 1 ? '' : 's'} (${summary.records} records)`;
   const changed = dryRun ? `${summary.changed} to change` : `${summary.changed} changed`;
   lines.push(
-    `${summary.aliases} aliases: ${changed}, ${summary.unchanged} unchanged, ${summary.blocked} blocked, ` +
+    `${summary.aliases} aliases: ${changed}, ${summary.unchanged} unchanged, ` +
+      (summary.drifted ? `${summary.drifted} drifted, ` : '') +
+      `${summary.blocked} blocked, ` +
       `${summary.failed} failed; ${dryRun ? 'nothing written' : writes}; ${summary.lookups} DNS lookups`,
   );
   return lines.join('\n') + '\n';

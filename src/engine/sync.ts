@@ -104,14 +104,20 @@ export async function syncAliases(inputs: AliasInput[], deps: SyncDeps): Promise
   const summary: SyncSummary = {
     aliases: outcomes.length,
     changed: outcomes.filter((o) => o.verdict?.kind === 'change' && (o.written || deps.dryRun)).length,
-    unchanged: outcomes.filter((o) => o.verdict?.kind === 'noop' && !o.failure).length,
+    unchanged: outcomes.filter((o) => o.verdict?.kind === 'noop' && !o.failure && !driftLeft(o)).length,
     blocked: outcomes.filter((o) => o.verdict?.kind === 'blocked').length,
     failed: outcomes.filter((o) => o.failure && o.verdict?.kind !== 'blocked').length,
+    drifted: outcomes.filter(driftLeft).length,
     writes,
     records,
     lookups: deps.resolver.stats.queries - lookupsBefore,
   };
   return { outcomes, summary };
+}
+
+/** Whether the zone was left drifting for this alias (driftPolicy Report, or a fight). */
+export function driftLeft(o: AliasOutcome): boolean {
+  return o.drift?.action === 'report' || o.drift?.action === 'fight';
 }
 
 function initialOutcome(

@@ -122,6 +122,8 @@ export interface SyncSummary {
   unchanged: number;
   blocked: number;
   failed: number;
+  /** Aliases whose zone drift was left in place (driftPolicy Report, or a fight). */
+  drifted: number;
   /** Atomic writes sent to backends (UPDATE messages, change batches, file renames). */
   writes: number;
   /** RRs carried by those writes. */
