@@ -13,9 +13,11 @@ import { ApexAliasError } from '../errors.ts';
  * - UNREACHABLE: timeout, connection refused, network error.
  * - SERVER: the backend failed (SERVFAIL, HTTP 5xx, I/O error).
  * - INVALID: the backend rejected the request as malformed (FORMERR, HTTP 400/422).
+ * - UNVERIFIED: a reply came, but its signature did not verify: whether the write landed is
+ *   unknown, and the engine reads the names back to find out.
  */
 export type BackendErrorKind =
-  'PRECONDITION' | 'AUTH' | 'REFUSED' | 'NOTZONE' | 'UNREACHABLE' | 'SERVER' | 'INVALID';
+  'PRECONDITION' | 'AUTH' | 'REFUSED' | 'NOTZONE' | 'UNREACHABLE' | 'SERVER' | 'INVALID' | 'UNVERIFIED';
 
 /** `ERR_BACKEND_<KIND>`, for example `ERR_BACKEND_PRECONDITION`. */
 export type BackendErrorCode = `ERR_BACKEND_${BackendErrorKind}`;
@@ -32,6 +34,11 @@ export class BackendError extends ApexAliasError<BackendErrorCode> {
 
   /** Worth retrying with backoff: the same request may succeed later. */
   get retryable(): boolean {
-    return this.kind === 'UNREACHABLE' || this.kind === 'SERVER' || this.kind === 'PRECONDITION';
+    return (
+      this.kind === 'UNREACHABLE' ||
+      this.kind === 'SERVER' ||
+      this.kind === 'PRECONDITION' ||
+      this.kind === 'UNVERIFIED'
+    );
   }
 }

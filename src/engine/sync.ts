@@ -13,7 +13,7 @@ import { mapLimit } from '../util/concurrency.ts';
 import { ClaimIndex } from '../plan/claims.ts';
 import { markerName } from '../plan/ownership.ts';
 import { aliasKey, ownerName } from '../api/names.ts';
-import { checkNameservers, readBack } from './verify.ts';
+import { checkNameservers, holds, readBack } from './verify.ts';
 import { aliasLogger } from '../observe/logger.ts';
 import { backoffSeconds, refreshDelaySeconds } from './refresh.ts';
 import type {
@@ -405,6 +405,8 @@ async function applyPart(
     const shared = chunk.names.length > 1;
     if (!chunk.error) {
       for (const p of part) p.outcome.written = true;
+    } else if (chunk.error.kind === 'UNVERIFIED') {
+      await settleUnverified(backend, zone, part, chunk.error, deps);
     } else if (!shared || !splittable(chunk.error) || totals.budget <= 0) {
       for (const p of part) setWriteFailure(p.outcome, chunk.error, shared ? chunk.names.length : 1, deps);
     } else if (chunk.error.kind === 'PRECONDITION') {
@@ -424,6 +426,37 @@ async function applyPart(
       totals.budget -= 2;
       await applyPart(backend, zone, part.slice(0, half), deps, totals);
       await applyPart(backend, zone, part.slice(half), deps, totals);
+    }
+  }
+}
+
+/**
+ * A write whose reply could not be trusted: read its names back, and count each one written when
+ * the zone holds what it should, or failed (and retried) otherwise.
+ */
+async function settleUnverified(
+  backend: DnsBackend,
+  zone: string,
+  part: PlannedChange[],
+  error: BackendError,
+  deps: SyncDeps,
+): Promise<void> {
+  const current = await readIsolating(
+    backend,
+    zone,
+    part.map((p) => p.outcome),
+    deps,
+  );
+  for (const p of part) {
+    const now = current.get(p.change.name);
+    if (now && holds(now, p.change)) {
+      p.outcome.written = true;
+      aliasLogger(deps.logger, { ...p.outcome.input, zone, target: p.outcome.input.spec.target }).warn(
+        'the reply to the write did not verify, but the zone holds the change',
+        { code: error.code, detail: error.detail, backend: p.outcome.backend },
+      );
+    } else if (!p.outcome.failure) {
+      setWriteFailure(p.outcome, error, 1, deps);
     }
   }
 }

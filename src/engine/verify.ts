@@ -2,7 +2,7 @@ import type { DnsBackend } from '../backends/types.ts';
 import type { AliasOutcome, PlannedChange, SyncDeps } from './types.ts';
 import { aliasLogger } from '../observe/logger.ts';
 import { sameAddresses } from '../plan/addresses.ts';
-import type { AddressRRset, AddressType, CurrentRecords } from '../plan/types.ts';
+import type { AddressRRset, AddressType, CurrentRecords, NameChange } from '../plan/types.ts';
 
 /** After a write, reads the names back: the backend must now hold exactly what was written. */
 export async function readBack(
@@ -28,9 +28,7 @@ export async function readBack(
   for (const { outcome, change } of written) {
     const now = current.get(change.name) ?? { name: change.name };
     outcome.current = now;
-    outcome.inSync = (Object.entries(change.set) as Array<[AddressType, AddressRRset | null]>).every(
-      ([type, rrset]) => sameAddresses(now[type]?.addresses ?? [], rrset?.addresses ?? []),
-    );
+    outcome.inSync = holds(now, change);
     if (!outcome.inSync) {
       aliasLogger(deps.logger, { ...outcome.input, zone, target: outcome.input.spec.target }).warn(
         'the backend does not hold what was just written',
@@ -72,4 +70,14 @@ export async function checkNameservers(
   } catch (err) {
     deps.logger.warn('could not query the nameservers', { zone, error: (err as Error).message });
   }
+}
+
+/** Whether `current` holds the address RRsets and the marker `change` writes. */
+export function holds(current: CurrentRecords, change: NameChange): boolean {
+  for (const [type, rrset] of Object.entries(change.set) as Array<[AddressType, AddressRRset | null]>)
+    if (!sameAddresses(current[type]?.addresses ?? [], rrset?.addresses ?? [])) return false;
+  const marker = current.marker ?? [];
+  if (change.marker === 'delete') return marker.length === 0;
+  if (change.marker === 'keep') return true;
+  return marker.length === 1 && marker[0] === change.markerValue;
 }

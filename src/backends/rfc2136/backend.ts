@@ -289,6 +289,14 @@ export class Rfc2136Backend implements DnsBackend {
         // An unsigned error answer (FORMERR, REFUSED from a server without the key) says more
         // through its RCODE than through the missing signature.
         const unsignedError = err instanceof TsigError && err.tsigError === 'UNSIGNED' && header.rcode !== 0;
+        // A signed NOERROR whose MAC fails: the server may well have applied the update.
+        if (!unsignedError && header.rcode === 0 && err instanceof TsigError && err.tsigError !== 'UNSIGNED')
+          return new BackendError(
+            'UNVERIFIED',
+            err.tsigError,
+            `${this.#where(zone)}: the reply said NOERROR but its TSIG signature did not verify (${err.tsigError}); whether the update landed is unknown, so it is read back`,
+            { cause: err },
+          );
         if (!unsignedError) return errorForTransport(err, this.#where(zone), tsig.name);
       }
     }
