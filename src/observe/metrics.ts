@@ -1,3 +1,4 @@
+import { aliasKey } from '../api/names.ts';
 import { readFileSync } from 'node:fs';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AddressType, Family, FamilyResolution, ResolveFailureReason } from '../plan/types.ts';
@@ -554,10 +555,6 @@ export function createMetrics(registry: Registry = new Registry(), options: Metr
     },
   };
   return metrics;
-}
-
-function aliasKey(namespace: string, alias: string): string {
-  return `${namespace}/${alias}`;
 }
 
 function familyLabel(family: Family | AddressType): Family {

@@ -1,3 +1,4 @@
+import { aliasKey } from '../api/names.ts';
 import { open, readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -208,5 +209,8 @@ function readObject(value: unknown, where: string, out: LoadedManifests, problem
 
 function nameOf(obj: unknown): string {
   const m = (obj as { metadata?: { name?: unknown; namespace?: unknown } }).metadata;
-  return `${typeof m?.namespace === 'string' ? m.namespace : 'default'}/${typeof m?.name === 'string' ? m.name : '?'}`;
+  return aliasKey(
+    typeof m?.namespace === 'string' ? m.namespace : undefined,
+    typeof m?.name === 'string' ? m.name : '?',
+  );
 }

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BackendCapabilities, DnsBackend } from '../../../src/backends/types.ts';
 import type { NameChange } from '../../../src/plan/types.ts';
 import { markerName, markerValue } from '../../../src/plan/ownership.ts';
+import { claimChange, rrset, updateChange } from '../../harness/changes.ts';
 
 /** What each backend's test file provides to the shared suite: a real server behind it. */
 export interface ConformanceFixture {
@@ -72,29 +73,14 @@ export function claim(
   aaaa?: string[],
   resource = `ns/${name.split('.')[0]}`,
 ): NameChange {
-  const set: NameChange['set'] = { A: { ttl: 60, addresses: a } };
-  if (aaaa) set.AAAA = { ttl: 60, addresses: aaaa };
-  return {
-    name,
-    markerName: markerName(name),
-    markerValue: markerValue(OWNER, resource),
-    expect: { marker: 'absent', noCname: true, absent: ['A', 'AAAA'] },
-    set,
-    marker: 'create',
-  };
+  const set: NameChange['set'] = { A: rrset(60, ...a) };
+  if (aaaa) set.AAAA = rrset(60, ...aaaa);
+  return claimChange(name, set, markerValue(OWNER, resource));
 }
 
 /** A later change of an owned name: the marker must still be exactly ours. */
 export function update(name: string, a: string[] | null, resource = `ns/${name.split('.')[0]}`): NameChange {
-  const value = markerValue(OWNER, resource);
-  return {
-    name,
-    markerName: markerName(name),
-    markerValue: value,
-    expect: { marker: { value }, noCname: true, absent: [] },
-    set: { A: a ? { ttl: 60, addresses: a } : null },
-    marker: 'keep',
-  };
+  return updateChange(name, { A: a ? rrset(60, ...a) : null }, markerValue(OWNER, resource));
 }
 
 /**
