@@ -183,8 +183,11 @@ describe('apexalias sync end to end against Route 53 (moto)', () => {
       code: 'AccessDenied',
       message: 'User is not authorized to perform: route53:ChangeResourceRecordSets',
       operation: 'ChangeResourceRecordSets',
+      // A real refusal stays: a refused batch is tried again in halves (behaviour rule 14).
+      times: 100,
     });
     const r = await sync();
+    moto.clearFaults();
     expect(r.code).toBe(1);
     const apex = JSON.parse(r.stdout).aliases.find((a: { alias: string }) => a.alias === 'web/apex');
     expect(apex.failure.code).toBe('ERR_BACKEND_REFUSED');
