@@ -78,7 +78,9 @@ export interface MetricsOptions {
 /**
  * The typed metric handles of one apexalias process. The raw prom-client objects are exposed
  * for anything the helpers do not cover; the helpers keep label values inside their documented
- * sets, which is what keeps cardinality bounded. docs/metrics.md describes every metric.
+ * sets, which is what keeps cardinality bounded. The per-alias gauges are not exposed: only the
+ * helpers write them, so each alias's series are known and forgetting one costs only its own.
+ * docs/metrics.md describes every metric.
  */
 export interface Metrics {
   readonly registry: Registry;
@@ -96,9 +98,6 @@ export interface Metrics {
   readonly orphansRemoved: Counter;
   readonly eventsDropped: Counter<'reason'>;
   readonly zoneDriftDetected: Counter<'family' | 'action'>;
-  readonly zoneDrift: Gauge<AliasLabels | 'family'>;
-  readonly zoneDriftNameserver: Gauge<AliasLabels | 'family' | 'nameserver'>;
-  readonly outOfSync: Gauge<AliasLabels>;
   readonly recordsManaged: Gauge<'zone' | 'family'>;
   readonly backendRequestDuration: Histogram<'backend' | 'operation'>;
   readonly backendErrors: Counter<'backend' | 'operation' | 'rcode'>;
@@ -109,7 +108,6 @@ export interface Metrics {
   readonly workqueueWorkDuration: Histogram;
   readonly workqueueRetries: Counter;
   readonly leader: Gauge;
-  readonly lastSync: Gauge<AliasLabels>;
   readonly buildInfo: Gauge<'version' | 'node_version'>;
   readonly aliases: Gauge<'state'>;
 
@@ -400,8 +398,7 @@ export function createMetrics(registry: Registry = new Registry(), options: Metr
   workqueueDepth.set(0);
   buildInfo.set({ version: options.version ?? packageVersion(), node_version: process.version }, 1);
 
-  /** Every metric with per-alias series; forgetAlias walks these. */
-  const perAlias: Gauge[] = [zoneDrift, zoneDriftNameserver, outOfSync, lastSync];
+  const series = new AliasSeries();
 
   const metrics: Metrics = {
     registry,
@@ -418,9 +415,6 @@ export function createMetrics(registry: Registry = new Registry(), options: Metr
     orphansRemoved,
     eventsDropped,
     zoneDriftDetected,
-    zoneDrift,
-    zoneDriftNameserver,
-    outOfSync,
     recordsManaged,
     backendRequestDuration,
     backendErrors,
@@ -431,7 +425,6 @@ export function createMetrics(registry: Registry = new Registry(), options: Metr
     workqueueWorkDuration,
     workqueueRetries,
     leader,
-    lastSync,
     buildInfo,
     aliases,
 
@@ -484,37 +477,32 @@ export function createMetrics(registry: Registry = new Registry(), options: Metr
       zoneDriftDetected.inc({ family: familyLabel(family), action });
     },
     setZoneDrift(namespace, alias, family, drifted) {
-      zoneDrift.set({ namespace, alias, family: familyLabel(family) }, drifted ? 1 : 0);
+      series.set(namespace, alias, zoneDrift, { namespace, alias, family: familyLabel(family) }, drifted ? 1 : 0);
     },
     setNameserverDrift(namespace, alias, family, drifted) {
       const fam = familyLabel(family);
       const entries = drifted instanceof Map ? [...drifted] : Object.entries(drifted);
       const listed = new Set(entries.map(([ns]) => ns));
-      for (const labels of seriesOf(zoneDriftNameserver)) {
-        if (
-          labels.namespace === namespace &&
-          labels.alias === alias &&
-          labels.family === fam &&
-          !listed.has(String(labels.nameserver))
-        ) {
-          zoneDriftNameserver.remove(labels);
+      for (const labels of series.of(namespace, alias, zoneDriftNameserver)) {
+        if (labels.family === fam && !listed.has(String(labels.nameserver))) {
+          series.remove(namespace, alias, zoneDriftNameserver, labels);
         }
       }
       for (const [nameserver, d] of entries) {
-        zoneDriftNameserver.set({ namespace, alias, family: fam, nameserver }, d ? 1 : 0);
+        series.set(namespace, alias, zoneDriftNameserver, { namespace, alias, family: fam, nameserver }, d ? 1 : 0);
       }
     },
     setInSync(namespace, alias, inSync, atMs) {
       const key = aliasKey(namespace, alias);
       if (inSync) {
         outOfSyncSince.delete(key);
-        outOfSync.set({ namespace, alias }, 0);
+        series.set(namespace, alias, outOfSync, { namespace, alias }, 0);
       } else if (!outOfSyncSince.has(key)) {
         outOfSyncSince.set(key, { namespace, alias, since: atMs ?? now() });
       }
     },
     markSynced(namespace, alias, atMs) {
-      lastSync.set({ namespace, alias }, (atMs ?? now()) / 1000);
+      series.set(namespace, alias, lastSync, { namespace, alias }, (atMs ?? now()) / 1000);
     },
     setRecordsManaged(counts) {
       const totals = new Map<string, { zone: string; family: string; records: number }>();
@@ -546,12 +534,11 @@ export function createMetrics(registry: Registry = new Registry(), options: Metr
       leader.set(leading ? 1 : 0);
     },
     forgetAlias(namespace, alias) {
-      outOfSyncSince.delete(aliasKey(namespace, alias));
-      for (const metric of perAlias) {
-        for (const labels of seriesOf(metric)) {
-          if (labels.namespace === namespace && labels.alias === alias) metric.remove(labels);
-        }
-      }
+      const key = aliasKey(namespace, alias);
+      outOfSyncSince.delete(key);
+      // The collect() of outOfSync re-sets its series from outOfSyncSince, which no longer has it.
+      outOfSync.remove({ namespace, alias });
+      series.forget(namespace, alias);
     },
   };
   return metrics;
@@ -575,17 +562,49 @@ function rcodeLabel(rcode: string): string {
   return RCODE_LABEL.test(rcode) ? rcode : 'OTHER';
 }
 
+type Labels = Partial<Record<string, string | number>>;
+
 /**
- * The label sets a metric currently holds. prom-client has no public, synchronous way to list
- * them (`get()` is async), so this reads its `hashMap`, which every prom-client 15 metric keeps;
- * test/unit/observe/metrics.test.ts pins that, so an upgrade that changes it fails loudly.
+ * The per-alias series each alias has set, so forgetting or pruning one alias's series costs
+ * what that alias holds, not a walk over every series of every alias (O(n) per reconcile is
+ * O(n²) per pass at 10,000 aliases).
  */
-function seriesOf<T extends string>(metric: Gauge<T>): Array<Partial<Record<T, string | number>>> {
-  const hashMap = (
-    metric as unknown as { hashMap?: Record<string, { labels?: Partial<Record<T, string | number>> }> }
-  ).hashMap;
-  if (!hashMap) throw new Error('prom-client metric has no hashMap; forgetAlias cannot list its series');
-  return Object.values(hashMap).map((entry) => ({ ...entry.labels }));
+class AliasSeries {
+  readonly #byAlias = new Map<string, Map<Gauge, Map<string, Labels>>>();
+
+  set(namespace: string, alias: string, metric: Gauge, labels: Labels, value: number): void {
+    metric.set(labels, value);
+    const key = aliasKey(namespace, alias);
+    let metrics = this.#byAlias.get(key);
+    if (!metrics) this.#byAlias.set(key, (metrics = new Map()));
+    let held = metrics.get(metric);
+    if (!held) metrics.set(metric, (held = new Map()));
+    held.set(seriesKey(labels), labels);
+  }
+
+  of(namespace: string, alias: string, metric: Gauge): Labels[] {
+    return [...(this.#byAlias.get(aliasKey(namespace, alias))?.get(metric)?.values() ?? [])];
+  }
+
+  remove(namespace: string, alias: string, metric: Gauge, labels: Labels): void {
+    metric.remove(labels);
+    this.#byAlias.get(aliasKey(namespace, alias))?.get(metric)?.delete(seriesKey(labels));
+  }
+
+  forget(namespace: string, alias: string): void {
+    const key = aliasKey(namespace, alias);
+    for (const [metric, held] of this.#byAlias.get(key) ?? []) {
+      for (const labels of held.values()) metric.remove(labels);
+    }
+    this.#byAlias.delete(key);
+  }
+}
+
+function seriesKey(labels: Labels): string {
+  return Object.keys(labels)
+    .sort()
+    .map((k) => `${k}=${String(labels[k])}`)
+    .join('\u0000');
 }
 
 let cachedVersion: string | undefined;

@@ -256,7 +256,7 @@ describe('createMetrics', () => {
     expect(await value(m, 'apexalias_last_sync_timestamp_seconds', { alias: 'b' })).toBe(1_600_000_000);
   });
 
-  it('forgetAlias removes every series of that alias and only those, raw handles included', async () => {
+  it('forgetAlias removes every series of that alias and only those', async () => {
     let t = 0;
     const m = bare(() => t);
     for (const alias of ['apex', 'keep']) {
@@ -268,9 +268,7 @@ describe('createMetrics', () => {
     }
     // Same alias name in another namespace is another alias.
     m.setZoneDrift('other', 'apex', 'IPv4', true);
-    // Set through the raw prom-client handle, bypassing the helpers.
-    m.lastSync.set({ namespace: 'web', alias: 'apex' }, 42);
-    m.zoneDriftNameserver.set({ namespace: 'web', alias: 'apex', family: 'IPv6', nameserver: 'ns9.' }, 1);
+    m.setNameserverDrift('web', 'apex', 'IPv6', { 'ns9.': true });
     t = 5_000;
 
     m.forgetAlias('web', 'apex');
