@@ -15,7 +15,7 @@ import { markerName } from '../plan/ownership.ts';
 import { aliasKey, ownerName } from '../api/names.ts';
 import { checkNameservers, holds, readBack } from './verify.ts';
 import { aliasLogger } from '../observe/logger.ts';
-import { backoffSeconds, refreshDelaySeconds } from './refresh.ts';
+import { backoffSeconds, refreshTime } from './refresh.ts';
 import type {
   AliasFailure,
   AliasInput,
@@ -505,7 +505,7 @@ function scheduleNext(o: AliasOutcome, deps: SyncDeps): void {
     ? Math.max(0, (Math.min(...expiries) - deps.now()) / 1000)
     : deps.refresh.maxSeconds;
   const ttl = Math.min(remaining, o.input.spec.ttl.max);
-  o.refreshAt = deps.now() + refreshDelaySeconds(ttl, deps.refresh, deps.random) * 1000;
+  o.refreshAt = refreshTime(deps.now(), ttl, deps.refresh, deps.random);
   if (o.written && deps.verifyAfterWriteMs !== undefined)
     o.refreshAt = Math.min(o.refreshAt, deps.now() + deps.verifyAfterWriteMs);
 }
