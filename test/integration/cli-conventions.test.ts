@@ -3,34 +3,18 @@
  * (issue 10), through the real CLI, with the project's authoritative server as the resolver and
  * the zonefile backend in a temp dir.
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { TestAuthServer } from '../harness/authserver.ts';
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { runCli } from '../harness/cli.ts';
+import type { CliResult } from '../harness/cli.ts';
 
 /** Runs bin/apexalias.js with only the environment given (plus PATH), so no APEXALIAS_* leaks in. */
-function cli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['bin/apexalias.js', ...args],
-      { timeout: 30_000, env: { PATH: process.env.PATH ?? '', ...env } },
-      (err, stdout, stderr) => {
-        const code = err ? (err as { code?: unknown }).code : 0;
-        resolve({ code: typeof code === 'number' ? code : -1, stdout, stderr });
-      },
-    );
-  });
-}
+const cli = (args: string[], env: Record<string, string> = {}): Promise<CliResult> =>
+  runCli(args, { env: { PATH: process.env.PATH ?? '', ...env } });
 
 const manifest = (name: string, spec: Record<string, unknown> = {}): string =>
   JSON.stringify({

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,33 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBind } from '../harness/bind.ts';
 import type { BindServer } from '../harness/bind.ts';
 import { TestAuthServer } from '../harness/authserver.ts';
+import { aliasManifest, resolverConfig, runCli, runSync, serveDemoTarget } from '../harness/cli.ts';
+import type { CliResult } from '../harness/cli.ts';
 
 const ZONE = 'example.test';
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the real CLI (bin/apexalias.js) under the same Node as the tests. */
-function cli(args: string[]): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['bin/apexalias.js', ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? ((err as { code?: number }).code ?? 1) : 0;
-      resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
-    });
-  });
-}
-
-function alias(name: string, spec: Record<string, unknown>): string {
-  return JSON.stringify({
-    apiVersion: 'dns.apexalias.io/v1alpha1',
-    kind: 'ApexAlias',
-    metadata: { name, namespace: 'web' },
-    spec: { zone: ZONE, target: 'lb.demo.test', ...spec },
-  });
-}
 
 describe('apexalias sync end to end against real BIND', () => {
   let bind: BindServer;
@@ -40,28 +16,12 @@ describe('apexalias sync end to end against real BIND', () => {
   let dir: string;
   let config: string;
   let manifests: string;
-  const sync = (...extra: string[]): Promise<CliResult> =>
-    cli([
-      '--config',
-      config,
-      '--log-format',
-      'json',
-      '--log-level',
-      'debug',
-      'sync',
-      '-f',
-      manifests,
-      '-o',
-      'json',
-      ...extra,
-    ]);
+  const sync = (...extra: string[]): Promise<CliResult> => runSync(config, manifests, extra);
 
   beforeAll(async () => {
     bind = await startBind({ zones: [{ name: ZONE }] });
     upstream = await TestAuthServer.start();
-    upstream.setCname('lb.demo.test', 'edge.cdn.test', 300);
-    upstream.setAddresses('edge.cdn.test', 'A', ['192.0.2.10', '192.0.2.11'], 120);
-    upstream.setAddresses('edge.cdn.test', 'AAAA', ['2001:db8::10'], 120);
+    serveDemoTarget(upstream);
     dir = await mkdtemp(join(tmpdir(), 'apexalias-e2e-'));
     const key = bind.keys[0]!;
     await writeFile(join(dir, 'tsig.secret'), `${key.secret}\n`, { mode: 0o600 });
@@ -70,10 +30,7 @@ describe('apexalias sync end to end against real BIND', () => {
       config,
       [
         'ownerId: e2e',
-        'resolver:',
-        `  servers: ["${upstream.endpoint.host}:${upstream.endpoint.port}"]`,
-        '  timeoutMs: 300',
-        '  attempts: 2',
+        ...resolverConfig(upstream),
         'backends:',
         '  - name: primary',
         '    type: rfc2136',
@@ -85,8 +42,11 @@ describe('apexalias sync end to end against real BIND', () => {
     manifests = join(dir, 'manifests');
     await rm(manifests, { recursive: true, force: true });
     await import('node:fs/promises').then((fs) => fs.mkdir(manifests));
-    await writeFile(join(manifests, 'apex.yaml'), alias('apex', {}));
-    await writeFile(join(manifests, 'www.yaml'), alias('www', { name: 'www', addressFamilies: ['IPv4'] }));
+    await writeFile(join(manifests, 'apex.yaml'), aliasManifest(ZONE, 'apex', {}));
+    await writeFile(
+      join(manifests, 'www.yaml'),
+      aliasManifest(ZONE, 'www', { name: 'www', addressFamilies: ['IPv4'] }),
+    );
   });
   afterAll(async () => {
     await bind?.stop();
@@ -123,7 +83,7 @@ describe('apexalias sync end to end against real BIND', () => {
   it('plan shows the change and writes nothing', async () => {
     upstream.setAddresses('edge.cdn.test', 'A', ['192.0.2.20'], 120);
     const before = await bind.updateCount();
-    const r = await cli(['--config', config, 'plan', '-f', manifests, '--detailed-exitcode']);
+    const r = await runCli(['--config', config, 'plan', '-f', manifests, '--detailed-exitcode']);
     expect(r.code, r.stderr).toBe(3);
     expect(r.stdout).toContain('A: addresses');
     expect(r.stdout).toContain('192.0.2.20');
@@ -154,7 +114,7 @@ describe('apexalias sync end to end against real BIND', () => {
 
   it('records written by hand without the marker are never overwritten', async () => {
     await bind.nsupdate(`update add hand.${ZONE}. 300 IN A 203.0.113.1\n`);
-    await writeFile(join(manifests, 'hand.yaml'), alias('hand', { name: 'hand' }));
+    await writeFile(join(manifests, 'hand.yaml'), aliasManifest(ZONE, 'hand', { name: 'hand' }));
     try {
       const r = await sync();
       expect(r.code).toBe(1);
@@ -189,9 +149,9 @@ describe('apexalias sync end to end against real BIND', () => {
 
   it('an invalid manifest exits 2 with the file and the field, and writes nothing', async () => {
     const bad = join(dir, 'bad.yaml');
-    await writeFile(bad, alias('bad', { ttl: { min: 600, max: 60 } }));
+    await writeFile(bad, aliasManifest(ZONE, 'bad', { ttl: { min: 600, max: 60 } }));
     const before = await bind.updateCount();
-    const r = await cli(['--config', config, 'sync', '-f', bad]);
+    const r = await runCli(['--config', config, 'sync', '-f', bad]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('bad.yaml');
     expect(r.stderr).toMatch(/ttl/);
@@ -205,7 +165,7 @@ describe('apexalias sync end to end against real BIND', () => {
       await writeFile(join(wrongDir, 'apexalias.yaml'), await text);
       await writeFile(join(wrongDir, 'tsig.secret'), Buffer.alloc(32, 7).toString('base64'));
       upstream.setAddresses('edge.cdn.test', 'A', ['192.0.2.50'], 120);
-      const r = await cli([
+      const r = await runCli([
         '--config',
         join(wrongDir, 'apexalias.yaml'),
         '--log-format',

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,43 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestAuthServer } from '../harness/authserver.ts';
 import { startPowerDns } from '../harness/powerdns.ts';
 import type { PowerDnsServer } from '../harness/powerdns.ts';
+import { aliasManifest, resolverConfig, runSync, serveDemoTarget } from '../harness/cli.ts';
+import type { CliResult, SyncReport } from '../harness/cli.ts';
 
 const ZONE = 'example.test';
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the real CLI (bin/apexalias.js) under the same Node as the tests. */
-function cli(args: string[]): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['bin/apexalias.js', ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? ((err as { code?: number }).code ?? 1) : 0;
-      resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
-    });
-  });
-}
-
-function alias(name: string, spec: Record<string, unknown>): string {
-  return JSON.stringify({
-    apiVersion: 'dns.apexalias.io/v1alpha1',
-    kind: 'ApexAlias',
-    metadata: { name, namespace: 'web' },
-    spec: { zone: ZONE, target: 'lb.demo.test', ...spec },
-  });
-}
-
-interface Report {
-  summary: { changed: number; unchanged: number; writes: number; failed: number };
-  aliases: Array<{
-    alias: string;
-    result: string;
-    failure?: { code: string; message: string };
-    blocked?: { reason: string; message: string };
-  }>;
-}
 
 describe('apexalias sync end to end against PowerDNS through its HTTP API (dnsupdate=no)', () => {
   let pdns: PowerDnsServer;
@@ -53,10 +19,7 @@ describe('apexalias sync end to end against PowerDNS through its HTTP API (dnsup
   const configText = (apiKeyFile: string): string =>
     [
       'ownerId: e2e',
-      'resolver:',
-      `  servers: ["${upstream.endpoint.host}:${upstream.endpoint.port}"]`,
-      '  timeoutMs: 300',
-      '  attempts: 2',
+      ...resolverConfig(upstream),
       'backends:',
       '  - name: pdns',
       '    type: powerdns',
@@ -64,20 +27,7 @@ describe('apexalias sync end to end against PowerDNS through its HTTP API (dnsup
       `    zones: [${ZONE}.]`,
       `    apiKeyFile: ${apiKeyFile}`,
     ].join('\n');
-  const sync = (configFile = config): Promise<CliResult> =>
-    cli([
-      '--config',
-      configFile,
-      '--log-format',
-      'json',
-      '--log-level',
-      'debug',
-      'sync',
-      '-f',
-      manifests,
-      '-o',
-      'json',
-    ]);
+  const sync = (configFile = config): Promise<CliResult> => runSync(configFile, manifests);
   const a = async (name: string): Promise<string[]> => [...(await pdns.dig(name, 'A')).answers].sort();
   /**
    * The API requests the server logged while `run` ran. PowerDNS logs a request just after its
@@ -99,17 +49,18 @@ describe('apexalias sync end to end against PowerDNS through its HTTP API (dnsup
   beforeAll(async () => {
     pdns = await startPowerDns({ zones: [{ name: ZONE }], allowUpdate: 'none', soaEditApi: 'INCREASE' });
     upstream = await TestAuthServer.start();
-    upstream.setCname('lb.demo.test', 'edge.cdn.test', 300);
-    upstream.setAddresses('edge.cdn.test', 'A', ['192.0.2.10', '192.0.2.11'], 120);
-    upstream.setAddresses('edge.cdn.test', 'AAAA', ['2001:db8::10'], 120);
+    serveDemoTarget(upstream);
     dir = await mkdtemp(join(tmpdir(), 'apexalias-e2e-pdns-'));
     await writeFile(join(dir, 'api-key'), `${pdns.apiKey}\n`, { mode: 0o600 });
     config = join(dir, 'apexalias.yaml');
     await writeFile(config, configText('api-key'));
     manifests = join(dir, 'manifests');
     await mkdir(manifests);
-    await writeFile(join(manifests, 'apex.yaml'), alias('apex', {}));
-    await writeFile(join(manifests, 'www.yaml'), alias('www', { name: 'www', addressFamilies: ['IPv4'] }));
+    await writeFile(join(manifests, 'apex.yaml'), aliasManifest(ZONE, 'apex', {}));
+    await writeFile(
+      join(manifests, 'www.yaml'),
+      aliasManifest(ZONE, 'www', { name: 'www', addressFamilies: ['IPv4'] }),
+    );
   });
   afterAll(async () => {
     await pdns?.stop();
@@ -132,7 +83,7 @@ describe('apexalias sync end to end against PowerDNS through its HTTP API (dnsup
     ]);
     // The TTL published is the lowest along the chain (120 < 300).
     expect((await pdns.dig(ZONE, 'A')).ttl).toBe(120);
-    expect((JSON.parse(r.stdout) as Report).summary).toMatchObject({ changed: 2, writes: 1 });
+    expect((JSON.parse(r.stdout) as SyncReport).summary).toMatchObject({ changed: 2, writes: 1 });
   });
 
   it('a second sync sends no PATCH, only the five GETs of its read, and leaves the serial alone', async () => {
@@ -141,7 +92,11 @@ describe('apexalias sync end to end against PowerDNS through its HTTP API (dnsup
     expect(r.code, r.stderr).toBe(0);
     expect(methods).toEqual(['GET', 'GET', 'GET', 'GET', 'GET']);
     expect(await pdns.serial(ZONE)).toBe(serial);
-    expect((JSON.parse(r.stdout) as Report).summary).toMatchObject({ changed: 0, unchanged: 2, writes: 0 });
+    expect((JSON.parse(r.stdout) as SyncReport).summary).toMatchObject({
+      changed: 0,
+      unchanged: 2,
+      writes: 0,
+    });
   });
 
   it("follows a change of the target's addresses with exactly one PATCH", async () => {
@@ -169,11 +124,11 @@ describe('apexalias sync end to end against PowerDNS through its HTTP API (dnsup
 
   it('records added by hand without the marker are never overwritten', async () => {
     await pdns.apiAdd(ZONE, [`hand.${ZONE}. 300 IN A 203.0.113.1`]);
-    await writeFile(join(manifests, 'hand.yaml'), alias('hand', { name: 'hand' }));
+    await writeFile(join(manifests, 'hand.yaml'), aliasManifest(ZONE, 'hand', { name: 'hand' }));
     try {
       const r = await sync();
       expect(r.code).toBe(1);
-      const hand = (JSON.parse(r.stdout) as Report).aliases.find((x) => x.alias === 'web/hand');
+      const hand = (JSON.parse(r.stdout) as SyncReport).aliases.find((x) => x.alias === 'web/hand');
       expect(hand?.result).toBe('blocked');
       expect(hand?.blocked?.reason).toBe('NotOwned');
       expect(await a(`hand.${ZONE}`)).toEqual(['203.0.113.1']);
@@ -201,7 +156,7 @@ describe('apexalias sync end to end against PowerDNS through its HTTP API (dnsup
       const serial = await pdns.serial(ZONE);
       const r = await sync(join(wrongDir, 'apexalias.yaml'));
       expect(r.code).toBe(1);
-      const report = JSON.parse(r.stdout) as Report;
+      const report = JSON.parse(r.stdout) as SyncReport;
       expect(report.aliases.map((x) => x.failure?.code)).toEqual(['ERR_BACKEND_AUTH', 'ERR_BACKEND_AUTH']);
       expect(report.aliases[0]!.failure!.message).toContain('apiKeyFile');
       expect(r.stderr + r.stdout).not.toContain('not-the-api-key');

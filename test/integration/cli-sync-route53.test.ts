@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,46 +6,22 @@ import { TestAuthServer } from '../harness/authserver.ts';
 import { startMoto } from '../harness/moto.ts';
 import type { MotoServer } from '../harness/moto.ts';
 import { handAdd, lookup } from './conformance/route53-fixture.ts';
+import { aliasManifest, resolverConfig, runSync, serveDemoTarget } from '../harness/cli.ts';
+import type { CliResult } from '../harness/cli.ts';
 
 const ZONE = 'example.test';
 /** Made up, and recognisable: it must never show up in any output. */
 const SECRET_KEY = 'e2eSecretKeyThatMustNeverBeLogged0123456';
 const ACCESS_KEY = 'AKIDE2EROUTE53000000';
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /**
- * The real CLI under the same Node as the tests. Credentials come only from the backend's
- * credentialsFile: the AWS_* variables of this process are not passed on, and the instance
- * metadata service (a non-loopback address) is switched off.
+ * The CLI's environment: credentials come only from the backend's credentialsFile, so the AWS_*
+ * variables of this process are not passed on, and the instance metadata service (a
+ * non-loopback address) is switched off.
  */
-function cli(args: string[]): Promise<CliResult> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_')));
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['bin/apexalias.js', ...args],
-      { timeout: 60_000, env: { ...env, AWS_EC2_METADATA_DISABLED: 'true' } },
-      (err, stdout, stderr) => {
-        const code = err ? ((err as { code?: number }).code ?? 1) : 0;
-        resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
-      },
-    );
-  });
-}
-
-function alias(name: string, spec: Record<string, unknown>): string {
-  return JSON.stringify({
-    apiVersion: 'dns.apexalias.io/v1alpha1',
-    kind: 'ApexAlias',
-    metadata: { name, namespace: 'web' },
-    spec: { zone: ZONE, target: 'lb.demo.test', ...spec },
-  });
-}
+const awsFree: NodeJS.ProcessEnv = {
+  ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_'))),
+  AWS_EC2_METADATA_DISABLED: 'true',
+};
 
 describe('apexalias sync end to end against Route 53 (moto)', () => {
   let moto: MotoServer;
@@ -57,28 +32,13 @@ describe('apexalias sync end to end against Route 53 (moto)', () => {
   let manifests: string;
   const batches = (): number =>
     moto.requests().filter((r) => r.operation === 'ChangeResourceRecordSets').length;
-  const sync = (): Promise<CliResult> =>
-    cli([
-      '--config',
-      config,
-      '--log-format',
-      'json',
-      '--log-level',
-      'debug',
-      'sync',
-      '-f',
-      manifests,
-      '-o',
-      'json',
-    ]);
+  const sync = (): Promise<CliResult> => runSync(config, manifests, [], { env: awsFree });
 
   beforeAll(async () => {
     moto = await startMoto();
     zoneId = await moto.createZone(ZONE);
     upstream = await TestAuthServer.start();
-    upstream.setCname('lb.demo.test', 'edge.cdn.test', 300);
-    upstream.setAddresses('edge.cdn.test', 'A', ['192.0.2.10', '192.0.2.11'], 120);
-    upstream.setAddresses('edge.cdn.test', 'AAAA', ['2001:db8::10'], 120);
+    serveDemoTarget(upstream);
     dir = await mkdtemp(join(tmpdir(), 'apexalias-e2e-route53-'));
     await writeFile(
       join(dir, 'aws-credentials'),
@@ -90,10 +50,7 @@ describe('apexalias sync end to end against Route 53 (moto)', () => {
       config,
       [
         'ownerId: e2e',
-        'resolver:',
-        `  servers: ["${upstream.endpoint.host}:${upstream.endpoint.port}"]`,
-        '  timeoutMs: 300',
-        '  attempts: 2',
+        ...resolverConfig(upstream),
         'backends:',
         '  - name: aws',
         '    type: route53',
@@ -104,8 +61,11 @@ describe('apexalias sync end to end against Route 53 (moto)', () => {
     );
     manifests = join(dir, 'manifests');
     await mkdir(manifests);
-    await writeFile(join(manifests, 'apex.yaml'), alias('apex', {}));
-    await writeFile(join(manifests, 'www.yaml'), alias('www', { name: 'www', addressFamilies: ['IPv4'] }));
+    await writeFile(join(manifests, 'apex.yaml'), aliasManifest(ZONE, 'apex', {}));
+    await writeFile(
+      join(manifests, 'www.yaml'),
+      aliasManifest(ZONE, 'www', { name: 'www', addressFamilies: ['IPv4'] }),
+    );
   });
   afterAll(async () => {
     await moto?.stop();
@@ -149,7 +109,7 @@ describe('apexalias sync end to end against Route 53 (moto)', () => {
 
   it('never overwrites records written by hand without the marker', async () => {
     await handAdd(moto, zoneId, [`hand.${ZONE}. 300 IN A 203.0.113.1`]);
-    await writeFile(join(manifests, 'hand.yaml'), alias('hand', { name: 'hand' }));
+    await writeFile(join(manifests, 'hand.yaml'), aliasManifest(ZONE, 'hand', { name: 'hand' }));
     try {
       const r = await sync();
       expect(r.code).toBe(1);

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +11,8 @@ import type { BindServer } from '../harness/bind.ts';
 import { delv } from '../harness/dnssec.ts';
 import type { DelvResult } from '../harness/dnssec.ts';
 import { rfc2136Backend, tsigKeyOf } from './conformance/rfc2136-fixture.ts';
+import { runCli } from '../harness/cli.ts';
+import type { CliResult } from '../harness/cli.ts';
 
 /**
  * The alias zone itself is signed by BIND (dnssec-policy default, inline-signing): apexalias
@@ -21,21 +22,6 @@ import { rfc2136Backend, tsigKeyOf } from './conformance/rfc2136-fixture.ts';
 const ZONE = 'alias.test';
 const MARKER = `_apexalias.${ZONE}`;
 const MARKER_VALUE = 'heritage=apexalias,owner=signed,resource=web/apex';
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[]): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['bin/apexalias.js', ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? ((err as { code?: number }).code ?? 1) : 0;
-      resolve({ code: typeof code === 'number' ? code : 1, stdout, stderr });
-    });
-  });
-}
 
 describe('a signed alias zone: BIND signs what apexalias writes, delv validates it', () => {
   let bind: BindServer;
@@ -58,7 +44,7 @@ describe('a signed alias zone: BIND signs what apexalias writes, delv validates 
       }),
     );
   const sync = (): Promise<CliResult> =>
-    cli(['--config', config, '--log-format', 'json', 'sync', '-f', manifest, '-o', 'json']);
+    runCli(['--config', config, '--log-format', 'json', 'sync', '-f', manifest, '-o', 'json']);
 
   /**
    * Inline signing signs an update after BIND has answered it: waits (in counted 25 ms polls)

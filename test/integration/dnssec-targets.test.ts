@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import dgram from 'node:dgram';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,6 +15,7 @@ import { signZoneOffline } from '../harness/dnssec.ts';
 import { freePort } from '../harness/ports.ts';
 import { startUnbound } from '../harness/unbound.ts';
 import type { UnboundServer } from '../harness/unbound.ts';
+import { runCli } from '../harness/cli.ts';
 
 /*
  * The target zones, all on one BIND:
@@ -367,12 +367,12 @@ describe('DNSSEC-validated targets through a real validating Unbound', () => {
           '',
         ].join('\n'),
       );
-      const ok = await cli(['--config', good, 'resolve', 'www.signed.test']);
+      const ok = await runCli(['--config', good, 'resolve', 'www.signed.test']);
       expect(ok.stdout).toContain('192.0.2.10');
       expect(ok.stdout).toContain('dnssec validated');
       expect(ok.code).toBe(0);
       console.log(`apexalias resolve www.signed.test (dnssec: require):\n${ok.stdout}`);
-      const hop = await cli(['--config', good, 'resolve', 'hop.signed.test', '--type', 'A']);
+      const hop = await runCli(['--config', good, 'resolve', 'hop.signed.test', '--type', 'A']);
       expect(hop.code).toBe(1);
       expect(hop.stdout).toMatch(/failed \(dnssec-unvalidated\)/);
 
@@ -381,7 +381,7 @@ describe('DNSSEC-validated targets through a real validating Unbound', () => {
         bad,
         'resolver: { servers: ["192.0.2.53"], dnssec: require }\nbackends: [{ name: local, type: zonefile, zones: ["*"] }]\n',
       );
-      const refused = await cli(['--config', bad, 'resolve', 'www.signed.test']);
+      const refused = await runCli(['--config', bad, 'resolve', 'www.signed.test']);
       expect(refused.code).toBe(2);
       expect(refused.stderr).toMatch(
         /resolver\.servers: 192\.0\.2\.53 is neither loopback nor in resolver\.trustedValidators/,
@@ -389,11 +389,3 @@ describe('DNSSEC-validated targets through a real validating Unbound', () => {
     });
   });
 });
-
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['bin/apexalias.js', ...args], { timeout: 30_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
