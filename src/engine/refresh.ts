@@ -28,7 +28,12 @@ export function refreshDelaySeconds(ttlSeconds: number, policy: RefreshPolicy, r
 export const REFRESH_GRID_MS = 5_000;
 
 /** Epoch ms of the next refresh: {@link refreshDelaySeconds} from `nowMs`, moved up to the grid. */
-export function refreshTime(nowMs: number, ttlSeconds: number, policy: RefreshPolicy, random: () => number): number {
+export function refreshTime(
+  nowMs: number,
+  ttlSeconds: number,
+  policy: RefreshPolicy,
+  random: () => number,
+): number {
   const at = nowMs + refreshDelaySeconds(ttlSeconds, policy, random) * 1000;
   return Math.ceil(at / REFRESH_GRID_MS) * REFRESH_GRID_MS;
 }

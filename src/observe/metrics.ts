@@ -477,7 +477,13 @@ export function createMetrics(registry: Registry = new Registry(), options: Metr
       zoneDriftDetected.inc({ family: familyLabel(family), action });
     },
     setZoneDrift(namespace, alias, family, drifted) {
-      series.set(namespace, alias, zoneDrift, { namespace, alias, family: familyLabel(family) }, drifted ? 1 : 0);
+      series.set(
+        namespace,
+        alias,
+        zoneDrift,
+        { namespace, alias, family: familyLabel(family) },
+        drifted ? 1 : 0,
+      );
     },
     setNameserverDrift(namespace, alias, family, drifted) {
       const fam = familyLabel(family);
@@ -489,7 +495,13 @@ export function createMetrics(registry: Registry = new Registry(), options: Metr
         }
       }
       for (const [nameserver, d] of entries) {
-        series.set(namespace, alias, zoneDriftNameserver, { namespace, alias, family: fam, nameserver }, d ? 1 : 0);
+        series.set(
+          namespace,
+          alias,
+          zoneDriftNameserver,
+          { namespace, alias, family: fam, nameserver },
+          d ? 1 : 0,
+        );
       }
     },
     setInSync(namespace, alias, inSync, atMs) {
