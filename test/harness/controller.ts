@@ -16,16 +16,21 @@ export interface ControllerProcess {
   kill(): Promise<void>;
 }
 
-/** Starts `apexalias controller` with the given global and command arguments. */
+/**
+ * Starts `apexalias controller` with the given global and command arguments; `nodeArgs` go to
+ * Node itself, before the script (e.g. `--cpu-prof`).
+ */
 export function startController(args: {
   config: string;
   kubeconfig: string;
   identity: string;
   extra?: string[];
+  nodeArgs?: string[];
 }): ControllerProcess {
   const child = spawn(
     process.execPath,
     [
+      ...(args.nodeArgs ?? []),
       'bin/apexalias.js',
       '--config',
       args.config,

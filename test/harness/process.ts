@@ -211,15 +211,23 @@ export interface CommandResult {
 
 /**
  * Runs a short-lived command to completion (dig, nsupdate, knotc) and returns its exit code and
- * output; never rejects for a non-zero exit. `input` is written to stdin.
+ * output; never rejects for a non-zero exit. `input` is written to stdin. `onSpawn` gets the
+ * child's PID as soon as it runs (a benchmark samples its CPU and memory in /proc).
  */
 export function runCommand(
   cmd: string,
   args: string[],
-  options: { input?: string; timeoutMs?: number; cwd?: string; env?: NodeJS.ProcessEnv } = {},
+  options: {
+    input?: string;
+    timeoutMs?: number;
+    cwd?: string;
+    env?: NodeJS.ProcessEnv;
+    onSpawn?: (pid: number) => void;
+  } = {},
 ): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd: options.cwd, env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    if (options.onSpawn) child.once('spawn', () => options.onSpawn!(child.pid!));
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     child.stdout.on('data', (c: Buffer) => stdout.push(c));
