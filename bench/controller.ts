@@ -7,26 +7,34 @@
  *             starting the controller process to all 1,000 names being served, and the UPDATE
  *             messages BIND received for them
  *
- * Writes bench/results/controller-bind.json and .md. Options: --latency N, --converge N.
+ * Writes bench/results/controller-bind.json and .md (into DIR with --out). Options: --latency N,
+ * --converge N, --out DIR.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { mkdir } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TestAuthServer } from '../test/harness/authserver.ts';
 import { startBind } from '../test/harness/bind.ts';
-import type { BindServer } from '../test/harness/bind.ts';
 import { startController } from '../test/harness/controller.ts';
 import { startKube } from '../test/harness/kube.ts';
-import { queryServer } from './dns-poll.ts';
+import { outOption, positiveInteger } from './lib/cli.ts';
+import { writeBenchConfig } from './lib/config.ts';
+import { markdownTable } from './lib/report.ts';
+import { watchServed } from './lib/served.ts';
+import { percentile } from './lib/stats.ts';
 
 const { values } = parseArgs({
-  options: { latency: { type: 'string', default: '100' }, converge: { type: 'string', default: '1000' } },
+  options: {
+    latency: { type: 'string', default: '100' },
+    converge: { type: 'string', default: '1000' },
+    ...outOption,
+  },
 });
-const LATENCY_N = Number(values.latency);
-const CONVERGE_N = Number(values.converge);
+const LATENCY_N = positiveInteger('--latency', values.latency);
+const CONVERGE_N = positiveInteger('--converge', values.converge);
+const RESULTS = resolve(values.out);
 const ZONE = 'bench.test';
 const TARGETS = 100;
 
@@ -37,36 +45,8 @@ const aliasObject = (name: string, target: string): object => ({
   spec: { zone: ZONE, name, target, addressFamilies: ['IPv4'] },
 });
 const alias = (name: string, target: string): string => JSON.stringify(aliasObject(name, target));
-
-/** Polls BIND until every name answers with an A record; returns when each was first seen. */
-async function watchServed(
-  bind: BindServer,
-  names: string[],
-  timeoutMs: number,
-): Promise<Map<string, number>> {
-  const seen = new Map<string, number>();
-  const deadline = Date.now() + timeoutMs;
-  while (seen.size < names.length && Date.now() < deadline) {
-    const pending = names.filter((n) => !seen.has(n));
-    for (let i = 0; i < pending.length; i += 200) {
-      const batch = pending.slice(i, i + 200);
-      const answers = await Promise.all(
-        batch.map((n) => queryServer({ host: '127.0.0.1', port: bind.port }, `${n}.${ZONE}`)),
-      );
-      const now = Date.now();
-      batch.forEach((n, j) => {
-        if (answers[j]!.length > 0) seen.set(n, now);
-      });
-    }
-    await sleep(10);
-  }
-  return seen;
-}
-
-const percentile = (xs: number[], p: number): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
-};
+/** Any A record counts as served. */
+const fqdns = (names: string[]): Array<{ name: string }> => names.map((n) => ({ name: `${n}.${ZONE}` }));
 
 const kube = await startKube();
 const bind = await startBind({ zones: [{ name: ZONE }] });
@@ -75,18 +55,7 @@ const dir = await mkdtemp(join(tmpdir(), 'apexalias-bench-ctl-'));
 try {
   for (let t = 0; t < TARGETS; t++)
     upstream.setAddresses(`t${t}.targets.test`, 'A', [`10.1.${t >> 8}.${t & 255}`], 300);
-  const key = bind.keys[0]!;
-  await writeFile(join(dir, 'secret'), key.secret);
-  const config = join(dir, 'config.yaml');
-  await writeFile(
-    config,
-    `ownerId: bench
-resolver: { servers: ["127.0.0.1:${upstream.endpoint.port}"] }
-backends:
-  - { name: bind, type: rfc2136, server: "127.0.0.1:${bind.port}", zones: [${ZONE}], timeoutMs: 30000,
-      tsig: { keyName: ${key.name}, algorithm: ${key.algorithm}, secretFile: secret } }
-`,
-  );
+  const config = await writeBenchConfig(dir, 'config.yaml', { bind, upstream, zones: [ZONE] });
 
   // 1. Latency: one alias at a time, controller already running and synced.
   let controller = startController({
@@ -100,14 +69,14 @@ backends:
   const latencies: number[] = [];
   for (let i = 0; i < LATENCY_N; i++) {
     const name = `lat${i}`;
-    const started = Date.now();
+    const started = performance.now();
     const applied = await kube.kubectl(['apply', '-f', '-'], {
       input: alias(name, `t${i % TARGETS}.targets.test`),
     });
     if (applied.code !== 0) throw new Error(applied.stderr);
-    const seen = await watchServed(bind, [name], 30_000);
-    if (!seen.has(name)) throw new Error(`${name} was never served`);
-    latencies.push(seen.get(name)! - started);
+    const seen = await watchServed(bind, fqdns([name]), 30_000);
+    if (!seen.has(0)) throw new Error(`${name} was never served`);
+    latencies.push(Math.round(seen.get(0)! - started));
   }
   await controller.stop();
 
@@ -121,18 +90,19 @@ backends:
   const created = await kube.kubectl(['apply', '-f', '-'], { input: manifest });
   if (created.code !== 0) throw new Error(created.stderr);
   const updatesBefore = await bind.updateCount();
-  const started = Date.now();
+  const started = performance.now();
   controller = startController({
     config,
     kubeconfig: kube.kubeconfig,
     identity: 'bench',
     extra: ['--no-leader-elect'],
   });
-  const seen = await watchServed(bind, names, 300_000);
+  const seen = await watchServed(bind, fqdns(names), 300_000);
   const convergeSeconds = (Math.max(...seen.values()) - started) / 1000;
   const updates = (await bind.updateCount()) - updatesBefore;
   const scrape = await (await fetch(`http://127.0.0.1:${await controller.port()}/metrics`)).text();
-  await writeFile('bench/results/controller-metrics.txt', scrape);
+  await mkdir(RESULTS, { recursive: true });
+  await writeFile(join(RESULTS, 'controller-metrics.txt'), scrape);
   await controller.stop();
   if (seen.size !== names.length) throw new Error(`only ${seen.size}/${names.length} names converged`);
 
@@ -151,21 +121,26 @@ backends:
 
 Measured ${result.measuredAt}, Node ${result.node}, on the shared 2-core machine.
 
-| measurement | value |
-|---|---|
-| apply → served, ${LATENCY_N} aliases one at a time: median | ${result.latency.medianMs} ms |
-| apply → served: p99 | ${result.latency.p99Ms} ms |
-| apply → served: max | ${result.latency.maxMs} ms |
-| ${CONVERGE_N} aliases (${TARGETS} targets) from controller start to all served | ${convergeSeconds.toFixed(2)} s |
-| UPDATE messages BIND received for those ${CONVERGE_N} first claims | ${updates} |
+${markdownTable(
+  ['measurement', 'value'],
+  [
+    [`apply → served, ${LATENCY_N} aliases one at a time: median`, `${result.latency.medianMs} ms`],
+    ['apply → served: p99', `${result.latency.p99Ms} ms`],
+    ['apply → served: max', `${result.latency.maxMs} ms`],
+    [
+      `${CONVERGE_N} aliases (${TARGETS} targets) from controller start to all served`,
+      `${convergeSeconds.toFixed(2)} s`,
+    ],
+    [`UPDATE messages BIND received for those ${CONVERGE_N} first claims`, String(updates)],
+  ],
+)}
 
 Latency starts before \`kubectl apply\` (its process start included) and ends when a UDP query to
 BIND returns the A record (polled every ~10 ms). Convergence includes Node start-up, the
 informer's LIST, resolution of ${TARGETS} targets and the writes.
 `;
-  await mkdir('bench/results', { recursive: true });
-  await writeFile('bench/results/controller-bind.json', JSON.stringify(result, null, 2) + '\n');
-  await writeFile('bench/results/controller-bind.md', md);
+  await writeFile(join(RESULTS, 'controller-bind.json'), JSON.stringify(result, null, 2) + '\n');
+  await writeFile(join(RESULTS, 'controller-bind.md'), md);
   process.stdout.write(md);
 } finally {
   await Promise.all([kube.stop(), bind.stop(), upstream.stop()]);

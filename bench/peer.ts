@@ -14,26 +14,42 @@
  * itself. Counts come from BIND's statistics channel (UPDATE and QUERY messages, AXFRs).
  *
  * Options: --names N (1000), --rounds R (3), --controller-rounds C (default R),
- * --peer-kube-qps Q (1000; `default` keeps external-dns's client-go 5 QPS / burst 10).
- * Writes bench/results/peer.json and bench/results/peer.md.
+ * --peer-kube-qps Q (1000; `default` keeps external-dns's client-go 5 QPS / burst 10), --out DIR.
+ * Writes bench/results/peer.json and bench/results/peer.md (into DIR with --out).
  */
-import { accessSync, constants as fsConstants } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 
 import { TestAuthServer } from '../test/harness/authserver.ts';
 import { startBind } from '../test/harness/bind.ts';
 import type { BindServer } from '../test/harness/bind.ts';
-import { startController } from '../test/harness/controller.ts';
-import { kubeBinDir, requireKubeBinary, startKube } from '../test/harness/kube.ts';
+import { requireKubeBinary, startKube } from '../test/harness/kube.ts';
 import type { KubeCluster } from '../test/harness/kube.ts';
 import { freePort } from '../test/harness/ports.ts';
 import { requireBinary, runCommand } from '../test/harness/process.ts';
 import type { CommandResult } from '../test/harness/process.ts';
-import { queryServer } from './dns-poll.ts';
+import { bindCounters, measured } from './lib/bind-stats.ts';
+import type { Measure } from './lib/bind-stats.ts';
+import { outOption, positiveInteger, progressLogger, REPO_ROOT } from './lib/cli.ts';
+import { writeBenchConfig } from './lib/config.ts';
+import { controllerLogSummary, startBenchController } from './lib/controller.ts';
+import {
+  discoverExternalDns,
+  dnsEndpoint as peerEndpoint,
+  externalDnsFlagsForReport,
+  externalDnsVersion,
+  installDnsEndpointCrd,
+  PEER_VERSION,
+  runExternalDnsOnce,
+} from './lib/external-dns.ts';
+import type { ExternalDns, PeerLogSummary } from './lib/external-dns.ts';
+import { rawNsupdate } from './lib/nsupdate.ts';
+import { fmt, machineInfo, markdownTable, toolVersions } from './lib/report.ts';
+import { watchServed } from './lib/served.ts';
+import { median } from './lib/stats.ts';
+import { runSync } from './lib/sync.ts';
 
 const { values } = parseArgs({
   options: {
@@ -41,182 +57,25 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '3' },
     'controller-rounds': { type: 'string' },
     'peer-kube-qps': { type: 'string', default: '1000' },
+    ...outOption,
   },
 });
-const NAMES = Number(values.names);
-const ROUNDS = Number(values.rounds);
-const CTL_ROUNDS = Number(values['controller-rounds'] ?? ROUNDS);
-const PEER_QPS = values['peer-kube-qps'] === 'default' ? undefined : Number(values['peer-kube-qps']);
-for (const [flag, n] of [
-  ['--names', NAMES],
-  ['--rounds', ROUNDS],
-  ['--controller-rounds', CTL_ROUNDS],
-  ['--peer-kube-qps', PEER_QPS ?? 1],
-] as const) {
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a positive integer, got ${n}`);
-}
+const NAMES = positiveInteger('--names', values.names);
+const ROUNDS = positiveInteger('--rounds', values.rounds);
+const CTL_ROUNDS = positiveInteger('--controller-rounds', values['controller-rounds'] ?? String(ROUNDS));
+const PEER_QPS =
+  values['peer-kube-qps'] === 'default'
+    ? undefined
+    : positiveInteger('--peer-kube-qps', values['peer-kube-qps']);
 if (CTL_ROUNDS > ROUNDS)
   throw new Error(`--controller-rounds (${CTL_ROUNDS}) may not exceed --rounds (${ROUNDS})`);
 const TARGETS = 100;
 const TTL = 300;
 const RAW_PER_UPDATE = 500;
-const PEER_VERSION = 'v0.21.0';
-const REPO_ROOT = path.resolve(import.meta.dirname, '..');
-const RESULTS = path.join(REPO_ROOT, 'bench', 'results');
+const RESULTS = path.resolve(values.out);
 
 const benchStarted = performance.now();
-const elapsed = (): string => `${((performance.now() - benchStarted) / 1000).toFixed(1)}s`;
-const progress = (msg: string): void => {
-  process.stderr.write(`[peer ${elapsed()}] ${msg}\n`);
-};
-
-// ---------------------------------------------------------------------------------------------
-// Preconditions: every binary, before anything starts.
-
-function requireExternalDns(): string {
-  const file = path.join(kubeBinDir(), 'external-dns');
-  try {
-    accessSync(file, fsConstants.X_OK);
-    return file;
-  } catch {
-    throw new Error(
-      `The benchmark peer external-dns ${PEER_VERSION} was not found at ${file}. Build it with ` +
-        '`bash tools/build.sh external-dns` (go install from the Go module proxy into ' +
-        'APEXALIAS_TOOLS_BIN or ~/.cache/apexalias/bin; cold about 9 min and 2.6 GB RAM, cached afterwards).',
-    );
-  }
-}
-
-async function goModCache(): Promise<string> {
-  if (process.env.GOMODCACHE) return process.env.GOMODCACHE;
-  try {
-    const r = await runCommand(requireBinary('go', 'golang-go'), ['env', 'GOMODCACHE']);
-    if (r.code === 0 && r.stdout.trim()) return r.stdout.trim();
-  } catch {
-    // No Go: fall back to its default location.
-  }
-  return path.join(process.env.GOPATH || path.join(os.homedir(), 'go'), 'pkg', 'mod');
-}
-
-/** The DNSEndpoint CRD of the external-dns module that `go install` left in the module cache. */
-async function findDnsEndpointCrd(): Promise<string> {
-  const moduleDir = path.join(await goModCache(), 'sigs.k8s.io', `external-dns@${PEER_VERSION}`);
-  const missing = (): Error =>
-    new Error(
-      `The DNSEndpoint CRD of external-dns ${PEER_VERSION} was not found under ${moduleDir}. ` +
-        '`bash tools/build.sh external-dns` downloads the module into the Go module cache.',
-    );
-  let entries: string[];
-  try {
-    entries = (await readdir(moduleDir, { recursive: true })).map(String);
-  } catch {
-    throw missing();
-  }
-  const found: string[] = [];
-  for (const rel of entries.filter((e) => /dnsendpoint[^/]*\.ya?ml$/i.test(e)).sort()) {
-    const text = await readFile(path.join(moduleDir, rel), 'utf8');
-    if (/kind:\s*CustomResourceDefinition/.test(text) && text.includes('dnsendpoints.externaldns.k8s.io'))
-      found.push(rel);
-  }
-  const best = found.find((f) => f.startsWith(`config${path.sep}crd`)) ?? found[0];
-  if (!best) throw missing();
-  return path.join(moduleDir, best);
-}
-
-const EXTERNAL_DNS = requireExternalDns();
-requireKubeBinary('etcd');
-requireKubeBinary('kube-apiserver');
-requireBinary('kubectl', 'kubectl');
-requireBinary('named', 'bind9');
-const NSUPDATE = requireBinary('nsupdate', 'bind9-dnsutils');
-const DNSENDPOINT_CRD = await findDnsEndpointCrd();
-
-// ---------------------------------------------------------------------------------------------
-// Measurement helpers.
-
-interface Counters {
-  updates: number;
-  updatesDone: number;
-  updatesFailed: number;
-  updatesRejected: number;
-  axfr: number;
-  /** QUERY opcodes received: lookups, SOA probes and AXFRs alike. */
-  queries: number;
-}
-
-interface Measure extends Counters {
-  seconds: number;
-  /** When the bench first saw BIND's UPDATE counter move (polled every 50 ms), or null. */
-  firstUpdateSeconds: number | null;
-  /** RRs in the UPDATE sections (apexalias: incl. prerequisites; external-dns: "Adding RR" lines). */
-  records?: number;
-  /** Names answering with the expected A record right after the run. */
-  served?: number;
-  detail?: Record<string, unknown>;
-}
-
-async function counters(bind: BindServer): Promise<Counters> {
-  const res = await fetch(`http://127.0.0.1:${bind.statsPort}/json/v1/server`);
-  if (!res.ok) throw new Error(`BIND statistics channel answered HTTP ${res.status}`);
-  const j = (await res.json()) as {
-    opcodes?: Record<string, number>;
-    nsstats?: Record<string, number>;
-    qtypes?: Record<string, number>;
-  };
-  const ns = j.nsstats ?? {};
-  return {
-    updates: j.opcodes?.UPDATE ?? 0,
-    updatesDone: ns.UpdateDone ?? 0,
-    updatesFailed: ns.UpdateFail ?? 0,
-    updatesRejected: ns.UpdateRej ?? 0,
-    axfr: j.qtypes?.AXFR ?? 0,
-    queries: j.opcodes?.QUERY ?? 0,
-  };
-}
-
-/**
- * Runs `work` and measures its wall time and the BIND counters it moved. `work` may return its
- * own end time (performance.now()) when the end is observed rather than awaited.
- */
-async function measured<T>(
-  bind: BindServer,
-  work: (started: number) => Promise<{ value: T; endedAt?: number }>,
-): Promise<{ measure: Measure; value: T }> {
-  const before = await counters(bind);
-  let firstUpdate: number | null = null;
-  let stop = false;
-  const started = performance.now();
-  const poller = (async () => {
-    while (!stop && firstUpdate === null) {
-      try {
-        const now = await counters(bind);
-        // A sample that comes back after the work ended says nothing about when it began writing.
-        if (!stop && now.updates > before.updates) firstUpdate = performance.now() - started;
-      } catch {
-        // A missed sample only coarsens the estimate.
-      }
-      await sleep(50);
-    }
-  })();
-  const { value, endedAt } = await work(started);
-  const ended = endedAt ?? performance.now();
-  stop = true;
-  await poller;
-  const after = await counters(bind);
-  return {
-    value,
-    measure: {
-      seconds: (ended - started) / 1000,
-      firstUpdateSeconds: firstUpdate === null ? null : firstUpdate / 1000,
-      updates: after.updates - before.updates,
-      updatesDone: after.updatesDone - before.updatesDone,
-      updatesFailed: after.updatesFailed - before.updatesFailed,
-      updatesRejected: after.updatesRejected - before.updatesRejected,
-      axfr: after.axfr - before.axfr,
-      queries: after.queries - before.queries,
-    },
-  };
-}
+const { progress, elapsed } = progressLogger('peer');
 
 const targetName = (i: number): string => `t${i % TARGETS}.targets.test`;
 const targetAddress = (i: number): string => {
@@ -224,47 +83,11 @@ const targetAddress = (i: number): string => {
   return `10.1.${t >> 8}.${t & 255}`;
 };
 const names = Array.from({ length: NAMES }, (_, i) => `n${i}`);
-
-/**
- * Polls BIND until every name answers with its target's address; returns when each was first
- * seen. `probe` bounds the names asked per pass (then a 25 ms pause), so that watching a running
- * contender does not load the 2 shared cores with thousands of queries a second.
- */
-async function watchServed(
-  bind: BindServer,
-  zone: string,
-  timeoutMs: number,
-  probe = Infinity,
-): Promise<Map<number, number>> {
-  const seen = new Map<number, number>();
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const pending = names
-      .map((_, i) => i)
-      .filter((i) => !seen.has(i))
-      .slice(0, probe);
-    for (let k = 0; k < pending.length; k += 200) {
-      const batch = pending.slice(k, k + 200);
-      const answers = await Promise.all(
-        batch.map((i) => queryServer({ host: '127.0.0.1', port: bind.port }, `${names[i]}.${zone}`)),
-      );
-      const now = performance.now();
-      batch.forEach((i, j) => {
-        if (answers[j]!.includes(targetAddress(i))) seen.set(i, now);
-      });
-    }
-    if (seen.size === names.length || Date.now() > deadline) return seen;
-    await sleep(probe === Infinity ? 10 : 25);
-  }
-}
+const expected = (zone: string): Array<{ name: string; address: string }> =>
+  names.map((n, i) => ({ name: `${n}.${zone}`, address: targetAddress(i) }));
 
 const servedNow = async (bind: BindServer, zone: string): Promise<number> =>
-  (await watchServed(bind, zone, 0)).size;
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
+  (await watchServed(bind, expected(zone), 0)).size;
 
 async function must(what: string, p: Promise<CommandResult>): Promise<string> {
   const r = await p;
@@ -273,61 +96,18 @@ async function must(what: string, p: Promise<CommandResult>): Promise<string> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The contenders.
+// The contenders, measured against BIND's counters.
 
-interface PeerLogSummary {
-  exitCode: number;
-  addedRRs: number;
-  removedRRs: number;
-  errors: number;
-  warnings: number;
-  problems: string[];
-}
-
-function summarizePeerLog(r: CommandResult): PeerLogSummary {
-  const lines = `${r.stdout}\n${r.stderr}`.split('\n');
-  const problems = lines.filter((l) => /level=(warning|error|fatal)/.test(l));
-  return {
-    exitCode: r.code,
-    addedRRs: lines.filter((l) => l.includes('msg="Adding RR')).length,
-    removedRRs: lines.filter((l) => l.includes('msg="Removing RR')).length,
-    errors: lines.filter((l) => /level=(error|fatal)/.test(l)).length,
-    warnings: lines.filter((l) => l.includes('level=warning')).length,
-    problems: problems.slice(0, 8).map((l) => l.slice(0, 400)),
-  };
-}
-
-function peerArgs(
-  kube: KubeCluster,
-  bind: BindServer,
-  zone: string,
-  namespace: string,
-  metricsPort: number,
-  secret: string,
-): string[] {
-  const key = bind.keys[0]!;
-  return [
-    '--source=crd',
-    `--kubeconfig=${kube.kubeconfig}`,
-    `--namespace=${namespace}`,
-    '--provider=rfc2136',
-    '--rfc2136-host=127.0.0.1',
-    `--rfc2136-port=${bind.port}`,
-    `--rfc2136-zone=${zone}`,
-    `--rfc2136-tsig-keyname=${key.name}`,
-    `--rfc2136-tsig-secret=${secret}`,
-    `--rfc2136-tsig-secret-alg=${key.algorithm}`,
-    '--rfc2136-tsig-axfr',
-    '--registry=txt',
-    '--txt-owner-id=peer',
-    `--domain-filter=${zone}`,
-    '--once',
-    `--metrics-address=127.0.0.1:${metricsPort}`,
-    ...(PEER_QPS === undefined ? [] : [`--kube-api-qps=${PEER_QPS}`, `--kube-api-burst=${PEER_QPS * 2}`]),
-  ];
-}
+const peerRun = (kube: KubeCluster, bind: BindServer, zone: string, namespace: string) => ({
+  kube,
+  bind,
+  zone,
+  namespace,
+  kubeQps: PEER_QPS,
+});
 
 async function externalDnsOnce(
+  peer: ExternalDns,
   kube: KubeCluster,
   bind: BindServer,
   zone: string,
@@ -335,14 +115,22 @@ async function externalDnsOnce(
   logDir: string,
   label: string,
 ): Promise<Measure> {
-  const args = peerArgs(kube, bind, zone, namespace, await freePort(), bind.keys[0]!.secret);
+  const run = {
+    ...peerRun(kube, bind, zone, namespace),
+    metricsPort: await freePort(),
+    secret: bind.keys[0]!.secret,
+  };
   const { measure, value } = await measured(bind, async () => ({
-    value: await runCommand(EXTERNAL_DNS, args, { timeoutMs: 600_000 }),
+    value: await runExternalDnsOnce(peer.binary, run),
   }));
-  await writeFile(path.join(logDir, `external-dns-${label}.log`), `${value.stdout}${value.stderr}`);
-  const log = summarizePeerLog(value);
-  if (value.code !== 0)
-    throw new Error(`external-dns (${label}) exited ${value.code}:\n${value.stderr.slice(-4000)}`);
+  await writeFile(
+    path.join(logDir, `external-dns-${label}.log`),
+    `${value.result.stdout}${value.result.stderr}`,
+  );
+  if (value.result.code !== 0)
+    throw new Error(
+      `external-dns (${label}) exited ${value.result.code}:\n${value.result.stderr.slice(-4000)}`,
+    );
   const statuses = await must(
     'kubectl get dnsendpoints',
     kube.kubectl([
@@ -356,52 +144,18 @@ async function externalDnsOnce(
   );
   return {
     ...measure,
-    records: log.addedRRs,
+    records: value.log.addedRRs,
     served: await servedNow(bind, zone),
-    detail: { ...log, observedGenerationSet: statuses.split('\n').filter((l) => l.trim() !== '').length },
+    detail: {
+      ...value.log,
+      observedGenerationSet: statuses.split('\n').filter((l) => l.trim() !== '').length,
+    },
   };
 }
 
 async function apexaliasSync(bind: BindServer, config: string, manifests: string): Promise<Measure> {
-  const { measure, value } = await measured(bind, async () => ({
-    value: await runCommand(
-      process.execPath,
-      [path.join(REPO_ROOT, 'bin/apexalias.js'), '--config', config, 'sync', '-f', manifests, '-o', 'json'],
-      { timeoutMs: 600_000, cwd: REPO_ROOT },
-    ),
-  }));
-  if (value.code !== 0) throw new Error(`apexalias sync exited ${value.code}:\n${value.stderr.slice(-4000)}`);
-  const { summary } = JSON.parse(value.stdout) as {
-    summary: { records: number; lookups: number; writes: number; changed: number; failed: number };
-  };
-  return { ...measure, records: summary.records, detail: { ...summary } };
-}
-
-async function rawNsupdate(bind: BindServer, zone: string, prefix: string): Promise<Measure> {
-  const key = bind.keys[0]!;
-  const lines = [`server 127.0.0.1 ${bind.port}`, `zone ${zone}`];
-  for (let i = 0; i < NAMES; i++) {
-    lines.push(`update add ${prefix}${i}.${zone}. ${TTL} IN A 10.200.${i >> 8}.${i & 255}`);
-    if ((i + 1) % RAW_PER_UPDATE === 0 || i === NAMES - 1) lines.push('send');
-  }
-  const { measure, value } = await measured(bind, async () => ({
-    value: await runCommand(NSUPDATE, ['-v', '-y', `${key.algorithm}:${key.name}:${key.secret}`], {
-      input: `${lines.join('\n')}\n`,
-      timeoutMs: 600_000,
-    }),
-  }));
-  if (value.code !== 0) throw new Error(`nsupdate failed: ${value.stderr}`);
-  return { ...measure, records: NAMES };
-}
-
-function configText(bind: BindServer, upstream: TestAuthServer, zone: string): string {
-  const key = bind.keys[0]!;
-  return `ownerId: bench
-resolver: { servers: ["127.0.0.1:${upstream.endpoint.port}"], timeoutMs: 2000, attempts: 3 }
-backends:
-  - { name: bind, type: rfc2136, server: "127.0.0.1:${bind.port}", zones: [${zone}], timeoutMs: 30000,
-      tsig: { keyName: ${key.name}, algorithm: ${key.algorithm}, secretFile: secret } }
-`;
+  const { measure, value } = await measured(bind, async () => ({ value: await runSync(config, manifests) }));
+  return { ...measure, records: value.summary.records, detail: { ...value.summary } };
 }
 
 const apexAlias = (namespace: string, zone: string, i: number): object => ({
@@ -411,16 +165,8 @@ const apexAlias = (namespace: string, zone: string, i: number): object => ({
   spec: { zone, name: names[i], target: targetName(i), addressFamilies: ['IPv4'] },
 });
 
-const dnsEndpoint = (namespace: string, zone: string, i: number): object => ({
-  apiVersion: 'externaldns.k8s.io/v1alpha1',
-  kind: 'DNSEndpoint',
-  metadata: { name: names[i], namespace },
-  spec: {
-    endpoints: [
-      { dnsName: `${names[i]}.${zone}`, recordType: 'A', targets: [targetAddress(i)], recordTTL: TTL },
-    ],
-  },
-});
+const dnsEndpoint = (namespace: string, zone: string, i: number): object =>
+  peerEndpoint(namespace, names[i]!, `${names[i]}.${zone}`, targetAddress(i), TTL);
 
 async function createObjects(kube: KubeCluster, namespace: string, items: object[]): Promise<void> {
   await must('kubectl create namespace', kube.kubectl(['create', 'namespace', namespace]));
@@ -431,30 +177,6 @@ async function createObjects(kube: KubeCluster, namespace: string, items: object
       kube.kubectl(['create', '-f', '-', '-o', 'name'], { input: JSON.stringify(list) }),
     );
   }
-}
-
-async function versions(): Promise<Record<string, string>> {
-  const cached = async (name: string): Promise<string> =>
-    (await readFile(path.join(kubeBinDir(), `${name}.version`), 'utf8').catch(() => 'unknown')).trim();
-  // external-dns built by `go install` reports "unknown" for --version; the module version is in
-  // the binary's build info.
-  let peer = 'unknown';
-  try {
-    const r = await runCommand(requireBinary('go', 'golang-go'), ['version', '-m', EXTERNAL_DNS]);
-    peer = /\bmod\s+sigs\.k8s\.io\/external-dns\s+(\S+)/.exec(r.stdout)?.[1] ?? peer;
-  } catch {
-    // No Go toolchain: the build record below still names the version.
-  }
-  const named = await runCommand(requireBinary('named', 'bind9'), ['-v']);
-  const pkg = JSON.parse(await readFile(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
-  return {
-    apexalias: pkg.version,
-    node: process.version,
-    externalDns: `${await cached('external-dns')} (build info: ${peer})`,
-    bind: named.stdout.trim(),
-    kubeApiserver: await cached('kube-apiserver'),
-    etcd: await cached('etcd'),
-  };
 }
 
 /** Median wall time of `cmd --version`: what process start-up alone costs. */
@@ -476,163 +198,180 @@ const syncZone = (r: number): string => `sync-r${r}.test`;
 const ctlZone = (r: number): string => `ctl-r${r}.test`;
 const RAW_ZONE = 'raw.test';
 
-progress(
-  `${NAMES} names over ${TARGETS} targets; ${ROUNDS} round(s) of external-dns, sync and raw, ` +
-    `${CTL_ROUNDS} controller round(s); peer CRD: ${DNSENDPOINT_CRD}`,
-);
-const zones = [
-  ...Array.from({ length: ROUNDS }, (_, r) => [peerZone(r), syncZone(r)]).flat(),
-  ...Array.from({ length: CTL_ROUNDS }, (_, r) => ctlZone(r)),
-  RAW_ZONE,
-];
-const work = await mkdtemp(path.join(os.tmpdir(), 'apexalias-bench-peer-'));
-const logDir = path.join(os.tmpdir(), `apexalias-bench-peer-logs-${process.pid}`);
-await mkdir(logDir, { recursive: true });
-
-const [kube, bind, upstream] = await Promise.all([
-  startKube(),
-  startBind({ zones: zones.map((name) => ({ name })) }),
-  TestAuthServer.start(),
-]);
-const results: Array<Record<string, Measure>> = [];
-const controllerResults: Measure[] = [];
 interface Info {
   versions: Record<string, string>;
   startupSeconds: { externalDns: number; apexalias: number };
 }
-let setupInfo: Info | undefined;
-try {
-  progress(`kube-apiserver ready in ${(kube.startupMs / 1000).toFixed(1)}s; BIND on port ${bind.port}`);
-  for (let t = 0; t < TARGETS; t++) upstream.setAddresses(targetName(t), 'A', [targetAddress(t)], TTL);
-  await writeFile(path.join(work, 'secret'), bind.keys[0]!.secret);
 
-  await must('kubectl create DNSEndpoint CRD', kube.kubectl(['create', '-f', DNSENDPOINT_CRD]));
-  await must(
-    'kubectl wait DNSEndpoint CRD',
-    kube.kubectl([
-      'wait',
-      '--for=condition=Established',
-      '--timeout=60s',
-      'crd/dnsendpoints.externaldns.k8s.io',
-    ]),
+interface RunResults {
+  info: Info;
+  results: Array<Record<string, Measure>>;
+  controllerResults: Measure[];
+  logDir: string;
+  /** The peer's flags as run (secret, kubeconfig and metrics address left out). */
+  peerFlags: string[];
+}
+
+async function runAll(peer: ExternalDns): Promise<RunResults> {
+  progress(
+    `${NAMES} names over ${TARGETS} targets; ${ROUNDS} round(s) of external-dns, sync and raw, ` +
+      `${CTL_ROUNDS} controller round(s); peer CRD: ${peer.crd}`,
   );
-  for (let i = 0; ; i++) {
-    if ((await kube.kubectl(['get', 'dnsendpoints', '-A'])).code === 0) break;
-    if (i > 200) throw new Error('the DNSEndpoint resource was never served');
-    await sleep(100);
-  }
+  const zones = [
+    ...Array.from({ length: ROUNDS }, (_, r) => [peerZone(r), syncZone(r)]).flat(),
+    ...Array.from({ length: CTL_ROUNDS }, (_, r) => ctlZone(r)),
+    RAW_ZONE,
+  ];
+  const work = await mkdtemp(path.join(os.tmpdir(), 'apexalias-bench-peer-'));
+  const logDir = path.join(os.tmpdir(), `apexalias-bench-peer-logs-${process.pid}`);
+  await mkdir(logDir, { recursive: true });
 
-  progress(`creating ${NAMES} DNSEndpoints × ${ROUNDS} and ${NAMES} ApexAliases × ${CTL_ROUNDS}`);
-  await Promise.all([
-    ...Array.from({ length: ROUNDS }, (_, r) =>
-      createObjects(
-        kube,
-        `peer-r${r}`,
-        names.map((_, i) => dnsEndpoint(`peer-r${r}`, peerZone(r), i)),
-      ),
-    ),
-    ...Array.from({ length: CTL_ROUNDS }, (_, r) =>
-      createObjects(
-        kube,
-        `ctl-r${r}`,
-        names.map((_, i) => apexAlias(`ctl-r${r}`, ctlZone(r), i)),
-      ),
-    ),
+  const [kube, bind, upstream] = await Promise.all([
+    startKube(),
+    startBind({ zones: zones.map((name) => ({ name })) }),
+    TestAuthServer.start(),
   ]);
-  for (let r = 0; r < ROUNDS; r++) {
-    const dir = path.join(work, `sync-r${r}`);
-    await mkdir(dir);
-    await writeFile(path.join(work, `sync-r${r}.yaml`), configText(bind, upstream, syncZone(r)));
-    await Promise.all(
-      names.map((n, i) =>
-        writeFile(path.join(dir, `${n}.yaml`), JSON.stringify(apexAlias('bench', syncZone(r), i))),
+  const results: Array<Record<string, Measure>> = [];
+  const controllerResults: Measure[] = [];
+  try {
+    progress(`kube-apiserver ready in ${(kube.startupMs / 1000).toFixed(1)}s; BIND on port ${bind.port}`);
+    for (let t = 0; t < TARGETS; t++) upstream.setAddresses(targetName(t), 'A', [targetAddress(t)], TTL);
+    await installDnsEndpointCrd(kube, peer.crd);
+
+    progress(`creating ${NAMES} DNSEndpoints × ${ROUNDS} and ${NAMES} ApexAliases × ${CTL_ROUNDS}`);
+    await Promise.all([
+      ...Array.from({ length: ROUNDS }, (_, r) =>
+        createObjects(
+          kube,
+          `peer-r${r}`,
+          names.map((_, i) => dnsEndpoint(`peer-r${r}`, peerZone(r), i)),
+        ),
       ),
-    );
-  }
-  for (let r = 0; r < CTL_ROUNDS; r++)
-    await writeFile(path.join(work, `ctl-r${r}.yaml`), configText(bind, upstream, ctlZone(r)));
-
-  setupInfo = {
-    versions: await versions(),
-    startupSeconds: {
-      externalDns: await startupSeconds(EXTERNAL_DNS, ['--version']),
-      apexalias: await startupSeconds(process.execPath, ['bin/apexalias.js', '--version']),
-    },
-  };
-  progress(`setup done; process start-up alone: ${JSON.stringify(setupInfo.startupSeconds)}`);
-
-  for (let r = 0; r < ROUNDS; r++) {
-    const round: Record<string, Measure> = {};
-    round.peerCold = await externalDnsOnce(kube, bind, peerZone(r), `peer-r${r}`, logDir, `r${r}-cold`);
-    progress(
-      `round ${r + 1}/${ROUNDS}: external-dns cold ${round.peerCold.seconds.toFixed(2)}s, ` +
-        `${round.peerCold.updates} UPDATEs, ${round.peerCold.served}/${NAMES} served`,
-    );
-    round.peerNoop = await externalDnsOnce(kube, bind, peerZone(r), `peer-r${r}`, logDir, `r${r}-noop`);
-    progress(
-      `round ${r + 1}/${ROUNDS}: external-dns no-op ${round.peerNoop.seconds.toFixed(2)}s, ` +
-        `${round.peerNoop.updates} UPDATEs`,
-    );
-
-    const config = path.join(work, `sync-r${r}.yaml`);
-    const manifests = path.join(work, `sync-r${r}`);
-    round.syncCold = await apexaliasSync(bind, config, manifests);
-    round.syncCold.served = await servedNow(bind, syncZone(r));
-    round.syncNoop = await apexaliasSync(bind, config, manifests);
-    round.syncNoop.served = await servedNow(bind, syncZone(r));
-    progress(
-      `round ${r + 1}/${ROUNDS}: apexalias sync cold ${round.syncCold.seconds.toFixed(2)}s ` +
-        `(${round.syncCold.updates} UPDATEs, ${round.syncCold.served}/${NAMES} served), ` +
-        `no-op ${round.syncNoop.seconds.toFixed(2)}s (${round.syncNoop.updates} UPDATEs)`,
-    );
-
-    round.raw = await rawNsupdate(bind, RAW_ZONE, `r${r}-`);
-    progress(`round ${r + 1}/${ROUNDS}: raw nsupdate ${round.raw.seconds.toFixed(3)}s`);
-    results.push(round);
-
-    if (r < CTL_ROUNDS) {
-      const zone = ctlZone(r);
-      let updatesAtStop = 0;
-      const { measure, value } = await measured(bind, async (started) => {
-        const controller = startController({
-          config: path.join(work, `ctl-r${r}.yaml`),
-          kubeconfig: kube.kubeconfig,
-          identity: 'peer-bench',
-          extra: ['--no-leader-elect', '--namespace', `ctl-r${r}`, '--log-level', 'info'],
-        });
-        const seen = await watchServed(bind, zone, 240_000, 100);
-        const endedAt = seen.size ? Math.max(...seen.values()) : performance.now();
-        const before = (await counters(bind)).updates;
-        await controller.stop();
-        updatesAtStop = (await counters(bind)).updates - before;
-        const logs = controller.logs();
-        return {
-          endedAt: endedAt < started ? started : endedAt,
-          value: {
-            served: seen.size,
-            warnings: logs.filter((l) => l.level === 'warn').length,
-            errors: logs.filter((l) => l.level === 'error').length,
-          },
-        };
-      });
-      if (value.served !== NAMES) throw new Error(`controller: only ${value.served}/${NAMES} names served`);
-      // The counters were read after the stop: take back what came after the last name was served.
-      const m: Measure = {
-        ...measure,
-        updates: measure.updates - updatesAtStop,
-        served: value.served,
-        detail: { ...value, updatesAfterServedUntilStop: updatesAtStop },
-      };
-      controllerResults.push(m);
-      progress(
-        `controller round ${r + 1}/${CTL_ROUNDS}: all ${NAMES} served ${m.seconds.toFixed(2)}s after start, ` +
-          `${m.updates} UPDATEs`,
+      ...Array.from({ length: CTL_ROUNDS }, (_, r) =>
+        createObjects(
+          kube,
+          `ctl-r${r}`,
+          names.map((_, i) => apexAlias(`ctl-r${r}`, ctlZone(r), i)),
+        ),
+      ),
+    ]);
+    for (let r = 0; r < ROUNDS; r++) {
+      const dir = path.join(work, `sync-r${r}`);
+      await mkdir(dir);
+      await writeBenchConfig(work, `sync-r${r}.yaml`, { bind, upstream, zones: [syncZone(r)] });
+      await Promise.all(
+        names.map((n, i) =>
+          writeFile(path.join(dir, `${n}.yaml`), JSON.stringify(apexAlias('bench', syncZone(r), i))),
+        ),
       );
     }
+    for (let r = 0; r < CTL_ROUNDS; r++)
+      await writeBenchConfig(work, `ctl-r${r}.yaml`, { bind, upstream, zones: [ctlZone(r)] });
+
+    const info: Info = {
+      versions: { ...(await toolVersions()), externalDns: await externalDnsVersion(peer.binary) },
+      startupSeconds: {
+        externalDns: await startupSeconds(peer.binary, ['--version']),
+        apexalias: await startupSeconds(process.execPath, ['bin/apexalias.js', '--version']),
+      },
+    };
+    progress(`setup done; process start-up alone: ${JSON.stringify(info.startupSeconds)}`);
+
+    for (let r = 0; r < ROUNDS; r++) {
+      const round: Record<string, Measure> = {};
+      round.peerCold = await externalDnsOnce(
+        peer,
+        kube,
+        bind,
+        peerZone(r),
+        `peer-r${r}`,
+        logDir,
+        `r${r}-cold`,
+      );
+      progress(
+        `round ${r + 1}/${ROUNDS}: external-dns cold ${round.peerCold.seconds.toFixed(2)}s, ` +
+          `${round.peerCold.updates} UPDATEs, ${round.peerCold.served}/${NAMES} served`,
+      );
+      round.peerNoop = await externalDnsOnce(
+        peer,
+        kube,
+        bind,
+        peerZone(r),
+        `peer-r${r}`,
+        logDir,
+        `r${r}-noop`,
+      );
+      progress(
+        `round ${r + 1}/${ROUNDS}: external-dns no-op ${round.peerNoop.seconds.toFixed(2)}s, ` +
+          `${round.peerNoop.updates} UPDATEs`,
+      );
+
+      const config = path.join(work, `sync-r${r}.yaml`);
+      const manifests = path.join(work, `sync-r${r}`);
+      round.syncCold = await apexaliasSync(bind, config, manifests);
+      round.syncCold.served = await servedNow(bind, syncZone(r));
+      round.syncNoop = await apexaliasSync(bind, config, manifests);
+      round.syncNoop.served = await servedNow(bind, syncZone(r));
+      progress(
+        `round ${r + 1}/${ROUNDS}: apexalias sync cold ${round.syncCold.seconds.toFixed(2)}s ` +
+          `(${round.syncCold.updates} UPDATEs, ${round.syncCold.served}/${NAMES} served), ` +
+          `no-op ${round.syncNoop.seconds.toFixed(2)}s (${round.syncNoop.updates} UPDATEs)`,
+      );
+
+      round.raw = await rawNsupdate(
+        bind,
+        names.map((_, i) => ({
+          zone: RAW_ZONE,
+          owner: `r${r}-${i}.${RAW_ZONE}`,
+          address: `10.200.${i >> 8}.${i & 255}`,
+        })),
+        { perMessage: RAW_PER_UPDATE, ttl: TTL },
+      );
+      progress(`round ${r + 1}/${ROUNDS}: raw nsupdate ${round.raw.seconds.toFixed(3)}s`);
+      results.push(round);
+
+      if (r < CTL_ROUNDS) {
+        const zone = ctlZone(r);
+        let updatesAtStop = 0;
+        const { measure, value } = await measured(bind, async (started) => {
+          const controller = await startBenchController({
+            config: path.join(work, `ctl-r${r}.yaml`),
+            kubeconfig: kube.kubeconfig,
+            namespace: `ctl-r${r}`,
+            identity: 'peer-bench',
+          });
+          const seen = await watchServed(bind, expected(zone), 240_000, 100);
+          const endedAt = seen.size ? Math.max(...seen.values()) : performance.now();
+          const before = (await bindCounters(bind)).updates;
+          await controller.stop();
+          updatesAtStop = (await bindCounters(bind)).updates - before;
+          const { warnings, errors } = controllerLogSummary(controller);
+          return {
+            endedAt: endedAt < started ? started : endedAt,
+            value: { served: seen.size, warnings, errors },
+          };
+        });
+        if (value.served !== NAMES) throw new Error(`controller: only ${value.served}/${NAMES} names served`);
+        // The counters were read after the stop: take back what came after the last name was served.
+        const m: Measure = {
+          ...measure,
+          updates: measure.updates - updatesAtStop,
+          served: value.served,
+          detail: { ...value, updatesAfterServedUntilStop: updatesAtStop },
+        };
+        controllerResults.push(m);
+        progress(
+          `controller round ${r + 1}/${CTL_ROUNDS}: all ${NAMES} served ${m.seconds.toFixed(2)}s after start, ` +
+            `${m.updates} UPDATEs`,
+        );
+      }
+    }
+    const peerFlags = externalDnsFlagsForReport(peerRun(kube, bind, peerZone(0), 'peer-r0'));
+    return { info, results, controllerResults, logDir, peerFlags };
+  } finally {
+    await Promise.all([kube.stop(), bind.stop(), upstream.stop()]);
+    await rm(work, { recursive: true, force: true });
   }
-} finally {
-  await Promise.all([kube.stop(), bind.stop(), upstream.stop()]);
-  await rm(work, { recursive: true, force: true });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -679,69 +418,71 @@ function row(
   };
 }
 
-const pick = (k: string): Measure[] => results.map((r) => r[k]!);
-const table: Row[] = [
-  row('peerCold', 'external-dns --once', 'cold: claim N names (A + TXT registry)', pick('peerCold'), {
-    writes: true,
-  }),
-  row('peerNoop', 'external-dns --once', 'no-op: nothing changed', pick('peerNoop'), { writes: false }),
-  row('syncCold', 'apexalias sync', 'cold: claim N names (A + TXT marker)', pick('syncCold'), {
-    writes: true,
-  }),
-  row('syncNoop', 'apexalias sync', 'no-op: nothing changed', pick('syncNoop'), { writes: false }),
-  row('controller', 'apexalias controller', 'start → all N served', controllerResults, {
-    writes: true,
-    queries: false,
-  }),
-  row('raw', 'raw ceiling: nsupdate', `${RAW_PER_UPDATE} A records per UPDATE`, pick('raw'), {
-    writes: true,
-  }),
-];
+async function report({ info, results, controllerResults, logDir, peerFlags }: RunResults): Promise<void> {
+  const pick = (k: string): Measure[] => results.map((r) => r[k]!);
+  const table: Row[] = [
+    row('peerCold', 'external-dns --once', 'cold: claim N names (A + TXT registry)', pick('peerCold'), {
+      writes: true,
+    }),
+    row('peerNoop', 'external-dns --once', 'no-op: nothing changed', pick('peerNoop'), { writes: false }),
+    row('syncCold', 'apexalias sync', 'cold: claim N names (A + TXT marker)', pick('syncCold'), {
+      writes: true,
+    }),
+    row('syncNoop', 'apexalias sync', 'no-op: nothing changed', pick('syncNoop'), { writes: false }),
+    row('controller', 'apexalias controller', 'start → all N served', controllerResults, {
+      writes: true,
+      queries: false,
+    }),
+    row('raw', 'raw ceiling: nsupdate', `${RAW_PER_UPDATE} A records per UPDATE`, pick('raw'), {
+      writes: true,
+    }),
+  ];
 
-const peerCold = pick('peerCold');
-const peerDetail = peerCold[0]!.detail as unknown as PeerLogSummary & { observedGenerationSet: number };
-const allPeer = [...peerCold, ...pick('peerNoop')].map((m) => m.detail as unknown as PeerLogSummary);
-const peerProblems = allPeer.flatMap((d) => d.problems);
-const rrsPerUpdate = peerCold[0]!.updates ? (peerCold[0]!.records ?? 0) / peerCold[0]!.updates : 0;
-const info = setupInfo!;
-const startup = info.startupSeconds;
-const cpus = os.cpus();
-const machine = {
-  platform: `${process.platform}/${process.arch}`,
-  cpus: cpus.length,
-  cpuModel: cpus[0]?.model ?? 'unknown',
-  memoryGiB: Number((os.totalmem() / 2 ** 30).toFixed(1)),
-  note: '2 shared cores; other jobs (builds, e2e tests) may run at the same time',
-};
-const qpsText =
-  PEER_QPS === undefined
-    ? "external-dns's own Kubernetes client limit (5 QPS, burst 10)"
-    : `--kube-api-qps=${PEER_QPS} --kube-api-burst=${PEER_QPS * 2}`;
+  const peerCold = pick('peerCold');
+  const peerDetail = peerCold[0]!.detail as unknown as PeerLogSummary & { observedGenerationSet: number };
+  const allPeer = [...peerCold, ...pick('peerNoop')].map((m) => m.detail as unknown as PeerLogSummary);
+  const peerProblems = allPeer.flatMap((d) => d.problems);
+  const rrsPerUpdate = peerCold[0]!.updates ? (peerCold[0]!.records ?? 0) / peerCold[0]!.updates : 0;
+  const startup = info.startupSeconds;
+  const machine = machineInfo();
+  const qpsText =
+    PEER_QPS === undefined
+      ? "external-dns's own Kubernetes client limit (5 QPS, burst 10)"
+      : `--kube-api-qps=${PEER_QPS} --kube-api-burst=${PEER_QPS * 2}`;
 
-const fmt = (x: number | null | undefined, digits = 2): string =>
-  x === null || x === undefined ? '–' : x.toFixed(digits);
-const header =
-  '| contender | scenario | median s (all rounds) | UPDATE msgs | RRs added | 1st UPDATE after s | ' +
-  'queries to BIND (AXFRs) | served | names/s |\n' +
-  '|---|---|---|---|---|---|---|---|---|';
-const body = table
-  .map(
-    (r) =>
-      `| ${r.contender} | ${r.scenario} | ${fmt(r.medianSeconds, 3)} (${r.allSeconds.map((s) => s.toFixed(2)).join(', ')}) | ` +
-      `${r.updateMessages} | ${r.records ?? '–'} | ${fmt(r.firstUpdateSeconds)} | ${r.queries ?? '–'} (${r.axfr}) | ` +
-      `${r.served ?? '–'} | ${r.namesPerSecond ?? '–'} |`,
-  )
-  .join('\n');
+  const tableText = markdownTable(
+    [
+      'contender',
+      'scenario',
+      'median s (all rounds)',
+      'UPDATE msgs',
+      'RRs added',
+      '1st UPDATE after s',
+      'queries to BIND (AXFRs)',
+      'served',
+      'names/s',
+    ],
+    table.map((r) => [
+      r.contender,
+      r.scenario,
+      `${fmt(r.medianSeconds, 3)} (${r.allSeconds.map((s) => s.toFixed(2)).join(', ')})`,
+      String(r.updateMessages),
+      String(r.records ?? '–'),
+      fmt(r.firstUpdateSeconds),
+      `${r.queries ?? '–'} (${r.axfr})`,
+      String(r.served ?? '–'),
+      String(r.namesPerSecond ?? '–'),
+    ]),
+  );
 
-const md = `# apexalias vs external-dns ${PEER_VERSION} (RFC 2136) vs raw BIND: ${NAMES} names over ${TARGETS} targets
+  const md = `# apexalias vs external-dns ${PEER_VERSION} (RFC 2136) vs raw BIND: ${NAMES} names over ${TARGETS} targets
 
 Measured ${new Date().toISOString()} in one run (${elapsed()}) against one kube-apiserver ${info.versions.kubeApiserver} and one BIND (${info.versions.bind}), every contender and round in
 its own zone. Machine: ${machine.platform}, ${machine.cpus} CPUs (${machine.cpuModel}), ${machine.memoryGiB} GiB;
 **2 shared cores**, other jobs may have been running. Node ${process.version}, apexalias ${info.versions.apexalias}, external-dns ${info.versions.externalDns}.
 Rounds: ${ROUNDS} (external-dns, sync, raw), ${CTL_ROUNDS} (controller); medians shown.
 
-${header}
-${body}
+${tableText}
 
 - **Wall times include process start-up for every contender** (external-dns: a 195 MB Go binary;
   apexalias: Node 24 with type stripping). Start-up alone (\`--version\`, median of 3):
@@ -776,39 +517,51 @@ ${body}
   the bench's own polling (at most 100 names per 25 ms).
 `;
 
-await mkdir(RESULTS, { recursive: true });
-await writeFile(
-  path.join(RESULTS, 'peer.json'),
-  JSON.stringify(
-    {
-      measuredAt: new Date().toISOString(),
-      benchSeconds: Number(((performance.now() - benchStarted) / 1000).toFixed(1)),
-      names: NAMES,
-      targets: TARGETS,
-      rounds: ROUNDS,
-      controllerRounds: CTL_ROUNDS,
-      machine,
-      ...info,
-      wallTimesIncludeProcessStartup: true,
-      externalDns: {
-        flags: peerArgs(kube, bind, peerZone(0), 'peer-r0', 0, '<secret>').filter(
-          (a) => !a.startsWith('--kubeconfig') && !a.startsWith('--metrics-address'),
-        ),
-        kubeApiRateLimit: qpsText,
-        cnameFlattening: false,
-        readsZoneByAxfr: true,
-        rrsPerUpdateCold: rrsPerUpdate,
-        problems: peerProblems.slice(0, 20),
-        logs: logDir,
+  await mkdir(RESULTS, { recursive: true });
+  await writeFile(
+    path.join(RESULTS, 'peer.json'),
+    JSON.stringify(
+      {
+        measuredAt: new Date().toISOString(),
+        benchSeconds: Number(((performance.now() - benchStarted) / 1000).toFixed(1)),
+        names: NAMES,
+        targets: TARGETS,
+        rounds: ROUNDS,
+        controllerRounds: CTL_ROUNDS,
+        machine,
+        ...info,
+        wallTimesIncludeProcessStartup: true,
+        externalDns: {
+          flags: peerFlags,
+          kubeApiRateLimit: qpsText,
+          cnameFlattening: false,
+          readsZoneByAxfr: true,
+          rrsPerUpdateCold: rrsPerUpdate,
+          problems: peerProblems.slice(0, 20),
+          logs: logDir,
+        },
+        table,
+        roundsRaw: results,
+        controllerRaw: controllerResults,
       },
-      table,
-      roundsRaw: results,
-      controllerRaw: controllerResults,
-    },
-    null,
-    2,
-  ) + '\n',
-);
-await writeFile(path.join(RESULTS, 'peer.md'), md);
-process.stdout.write(md);
-progress(`done; external-dns logs kept in ${logDir}`);
+      null,
+      2,
+    ) + '\n',
+  );
+  await writeFile(path.join(RESULTS, 'peer.md'), md);
+  process.stdout.write(md);
+  progress(`done; external-dns logs kept in ${logDir}`);
+}
+
+async function main(): Promise<void> {
+  // Preconditions: every binary, before anything starts.
+  const peer = await discoverExternalDns();
+  requireKubeBinary('etcd');
+  requireKubeBinary('kube-apiserver');
+  requireBinary('kubectl', 'kubectl');
+  requireBinary('named', 'bind9');
+  requireBinary('nsupdate', 'bind9-dnsutils');
+  await report(await runAll(peer));
+}
+
+await main();

@@ -11,12 +11,12 @@
  * The same scenario runs into Route 53's stand-in, moto (test/harness/moto.ts), counting the API
  * requests its recording proxy saw; moto's speed says nothing about Route 53's. PowerDNS's API
  * requests are counted in its own request log, by method.
- * Writes bench/results/sync-bind.json and .md. Options: --rounds N (default 3), --aliases N, --targets N.
+ * Writes bench/results/sync-bind.json and .md (or into --out DIR). Options: --rounds N (default 3),
+ * --aliases N, --targets N, --out DIR.
  */
-import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { TestAuthServer } from '../test/harness/authserver.ts';
 import { startBind } from '../test/harness/bind.ts';
@@ -25,20 +25,28 @@ import { MOTO_CREDENTIALS, startMoto } from '../test/harness/moto.ts';
 import type { MotoServer } from '../test/harness/moto.ts';
 import { startPowerDns } from '../test/harness/powerdns.ts';
 import type { PowerDnsServer } from '../test/harness/powerdns.ts';
+import { outOption, positiveInteger } from './lib/cli.ts';
+import { writeBenchConfig } from './lib/config.ts';
+import { rawNsupdate } from './lib/nsupdate.ts';
+import { markdownTable } from './lib/report.ts';
+import { median } from './lib/stats.ts';
+import { runSync } from './lib/sync.ts';
 
 const { values } = parseArgs({
   options: {
     rounds: { type: 'string', default: '3' },
     aliases: { type: 'string', default: '1000' },
     targets: { type: 'string', default: '100' },
+    ...outOption,
   },
 });
-const ROUNDS = Number(values.rounds);
+const ROUNDS = positiveInteger('--rounds', values.rounds);
 const LOAD_AT_START = loadavg()
   .map((l) => l.toFixed(1))
   .join(', ');
-const ALIASES = Number(values.aliases);
-const TARGETS = Number(values.targets);
+const ALIASES = positiveInteger('--aliases', values.aliases);
+const TARGETS = positiveInteger('--targets', values.targets);
+const RESULTS = resolve(values.out);
 const ZONE = 'bench.test';
 
 interface Measure {
@@ -50,30 +58,6 @@ interface Measure {
   api?: Record<string, number>;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
-function run(
-  cmd: string,
-  args: string[],
-  input?: string,
-  env?: Record<string, string>,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const options = {
-      maxBuffer: 256 << 20,
-      timeout: 600_000,
-      ...(env ? { env: { ...process.env, ...env } } : {}),
-    };
-    const child = execFile(cmd, args, options, (err, stdout, stderr) =>
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-    if (input !== undefined) child.stdin!.end(input);
-  });
-}
-
 function setTargets(upstream: TestAuthServer, generation: number): void {
   for (let t = 0; t < TARGETS; t++) {
     upstream.setAddresses(`t${t}.targets.test`, 'A', [`10.${generation}.${t >> 8}.${t & 255}`], 300);
@@ -83,22 +67,7 @@ function setTargets(upstream: TestAuthServer, generation: number): void {
 
 async function timedSync(bind: BindServer, config: string, manifests: string): Promise<Measure> {
   const before = await bind.updateCount();
-  const started = process.hrtime.bigint();
-  const r = await run(process.execPath, [
-    'bin/apexalias.js',
-    '--config',
-    config,
-    '--log-level',
-    'warn',
-    'sync',
-    '-f',
-    manifests,
-    '-o',
-    'json',
-  ]);
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  if (r.code !== 0) throw new Error(`sync failed (${r.code}): ${r.stderr.slice(0, 2000)}`);
-  const { summary } = JSON.parse(r.stdout) as { summary: { records: number; lookups: number } };
+  const { seconds, summary } = await runSync(config, manifests, { logLevel: 'warn' });
   return {
     seconds,
     updates: (await bind.updateCount()) - before,
@@ -108,50 +77,36 @@ async function timedSync(bind: BindServer, config: string, manifests: string): P
 }
 
 /** The raw ceiling: nsupdate over TCP with TSIG, `perMessage` records in each UPDATE. */
-async function rawNsupdate(
+async function raw(
   bind: BindServer,
   perMessage: number,
   names: number,
   generation: number,
 ): Promise<Measure> {
-  const lines: string[] = [`server 127.0.0.1 ${bind.port}`, `zone ${ZONE}`];
-  for (let i = 0; i < names; i++) {
-    lines.push(
-      `update add raw${perMessage}-${generation}-${i}.${ZONE}. 300 IN A 10.200.${i >> 8}.${i & 255}`,
-    );
-    if ((i + 1) % perMessage === 0 || i === names - 1) lines.push('send');
-  }
-  const key = bind.keys[0]!;
-  const before = await bind.updateCount();
-  const started = process.hrtime.bigint();
-  const r = await run(
-    'nsupdate',
-    ['-v', '-y', `${key.algorithm}:${key.name}:${key.secret}`],
-    lines.join('\n') + '\n',
+  const m = await rawNsupdate(
+    bind,
+    Array.from({ length: names }, (_, i) => ({
+      zone: ZONE,
+      owner: `raw${perMessage}-${generation}-${i}.${ZONE}`,
+      address: `10.200.${i >> 8}.${i & 255}`,
+    })),
+    { perMessage, ttl: 300 },
   );
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  if (r.code !== 0) throw new Error(`nsupdate failed: ${r.stderr}`);
-  return { seconds, updates: (await bind.updateCount()) - before, records: names };
+  return { seconds: m.seconds, updates: m.updates, records: names };
 }
 
 /** `sync` into moto, counting the API requests (by operation) that reached it. */
 async function timedSyncRoute53(moto: MotoServer, config: string, manifests: string): Promise<Measure> {
   const before = moto.requests().length;
-  const started = process.hrtime.bigint();
-  const r = await run(
-    process.execPath,
-    ['bin/apexalias.js', '--config', config, '--log-level', 'warn', 'sync', '-f', manifests, '-o', 'json'],
-    undefined,
-    // Credentials only from the test file; no metadata service (a non-loopback address).
-    {
+  // Credentials only from the test file; no metadata service (a non-loopback address).
+  const { seconds, summary } = await runSync(config, manifests, {
+    logLevel: 'warn',
+    env: {
       AWS_ACCESS_KEY_ID: MOTO_CREDENTIALS.accessKeyId,
       AWS_SECRET_ACCESS_KEY: MOTO_CREDENTIALS.secretAccessKey,
       AWS_EC2_METADATA_DISABLED: 'true',
     },
-  );
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  if (r.code !== 0) throw new Error(`sync into moto failed (${r.code}): ${r.stderr.slice(0, 2000)}`);
-  const { summary } = JSON.parse(r.stdout) as { summary: { records: number; lookups: number } };
+  });
   const api: Record<string, number> = {};
   for (const q of moto.requests().slice(before)) api[q.operation] = (api[q.operation] ?? 0) + 1;
   return {
@@ -197,22 +152,7 @@ backends:
 async function timedSyncPowerDns(pdns: PowerDnsServer, config: string, manifests: string): Promise<Measure> {
   // PowerDNS logs a request just after answering it: count once its log has settled.
   const before = (await pdns.settledApiRequests()).length;
-  const started = process.hrtime.bigint();
-  const r = await run(process.execPath, [
-    'bin/apexalias.js',
-    '--config',
-    config,
-    '--log-level',
-    'warn',
-    'sync',
-    '-f',
-    manifests,
-    '-o',
-    'json',
-  ]);
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  if (r.code !== 0) throw new Error(`sync into PowerDNS failed (${r.code}): ${r.stderr.slice(0, 2000)}`);
-  const { summary } = JSON.parse(r.stdout) as { summary: { records: number; lookups: number } };
+  const { seconds, summary } = await runSync(config, manifests, { logLevel: 'warn' });
   const api: Record<string, number> = {};
   for (const l of (await pdns.settledApiRequests(300)).slice(before))
     api[l.method] = (api[l.method] ?? 0) + 1;
@@ -268,18 +208,7 @@ async function round(index: number): Promise<Record<string, Measure>> {
   const dir = await mkdtemp(join(tmpdir(), 'apexalias-bench-'));
   try {
     setTargets(upstream, 1);
-    const key = bind.keys[0]!;
-    await writeFile(join(dir, 'secret'), key.secret);
-    const config = join(dir, 'apexalias.yaml');
-    await writeFile(
-      config,
-      `ownerId: bench
-resolver: { servers: ["127.0.0.1:${upstream.endpoint.port}"], timeoutMs: 2000, attempts: 3 }
-backends:
-  - { name: bind, type: rfc2136, server: "127.0.0.1:${bind.port}", zones: [${ZONE}], timeoutMs: 30000,
-      tsig: { keyName: ${key.name}, algorithm: ${key.algorithm}, secretFile: secret } }
-`,
-    );
+    const config = await writeBenchConfig(dir, 'apexalias.yaml', { bind, upstream, zones: [ZONE] });
     const manifests = join(dir, 'manifests');
     await mkdir(manifests);
     await writeFile(join(manifests, 'aliases.yaml'), aliasDocs().join('\n---\n'));
@@ -288,8 +217,8 @@ backends:
     const noop = await timedSync(bind, config, manifests);
     setTargets(upstream, 2);
     const change = await timedSync(bind, config, manifests);
-    const raw1 = await rawNsupdate(bind, 1, 500, index);
-    const raw500 = await rawNsupdate(bind, 500, ALIASES, index);
+    const raw1 = await raw(bind, 1, 500, index);
+    const raw500 = await raw(bind, 500, ALIASES, index);
     process.stderr.write(`round ${index + 1}/${ROUNDS} done\n`);
     return { cold, noop, change, raw1, raw500, ...(await roundPowerDns()), ...(await roundRoute53()) };
   } finally {
@@ -336,21 +265,41 @@ const table = rows.map(([label, key]) => {
 
 const change = table.find((r) => r.key === 'change')!;
 const perThousand = (change.updateMessages * 1000) / ALIASES;
-const header = `| scenario | median s (all) | UPDATE msgs | RRs sent (incl. prerequisites) | lookups | RRs/s |\n|---|---|---|---|---|---|`;
-const body = table
-  .map(
-    (r) =>
-      `| ${r.scenario} | ${r.medianSeconds} (${r.allSeconds.join(', ')}) | ${r.updateMessages} | ${r.records ?? ''} | ${r.lookups ?? ''} | ${r.recordsPerSecond ?? ''} |`,
-  )
-  .join('\n');
+const syncTable = markdownTable(
+  ['scenario', 'median s (all)', 'UPDATE msgs', 'RRs sent (incl. prerequisites)', 'lookups', 'RRs/s'],
+  table.map((r) => [
+    r.scenario,
+    `${r.medianSeconds} (${r.allSeconds.join(', ')})`,
+    String(r.updateMessages),
+    String(r.records ?? ''),
+    String(r.lookups ?? ''),
+    String(r.recordsPerSecond ?? ''),
+  ]),
+);
+const powerDnsTable = markdownTable(
+  ['scenario', 'GET', 'PATCH'],
+  table
+    .filter((r) => r.key.startsWith('pdns'))
+    .map((r) => [r.scenario, String(r.apiRequests?.GET ?? 0), String(r.apiRequests?.PATCH ?? 0)]),
+);
+const route53Table = markdownTable(
+  ['scenario', 'ListHostedZonesByName', 'ListResourceRecordSets', 'ChangeResourceRecordSets'],
+  table
+    .filter((r) => r.key.startsWith('r53'))
+    .map((r) => [
+      r.scenario,
+      String(r.apiRequests!.ListHostedZonesByName ?? 0),
+      String(r.apiRequests!.ListResourceRecordSets ?? 0),
+      String(r.apiRequests!.ChangeResourceRecordSets ?? 0),
+    ]),
+);
 const md = `# sync against BIND, PowerDNS and Route 53 (moto): ${ALIASES} aliases over ${TARGETS} targets, ${ROUNDS} rounds
 
 Measured ${new Date().toISOString()} on ${process.platform}/${process.arch}, Node ${process.version}
 (load average ${LOAD_AT_START} when it started: other work on the machine slows every row).
 Wall times include starting the CLI process (Node start-up, config and manifest loading).
 
-${header}
-${body}
+${syncTable}
 
 UPDATE messages per 1,000 changed names: **${perThousand}**. For the PowerDNS rows the UPDATE
 column counts PATCH requests, for the route53 rows ChangeResourceRecordSets batches, and "RRs sent"
@@ -361,24 +310,11 @@ log). A read of more than 50 names is one GET of the whole zone; each PATCH is c
 right before it and read back right after (the API has no prerequisites), and the engine reads the
 names back once more:
 
-| scenario | GET | PATCH |
-|---|---|---|
-${table
-  .filter((r) => r.key.startsWith('pdns'))
-  .map((r) => `| ${r.scenario} | ${r.apiRequests?.GET ?? 0} | ${r.apiRequests?.PATCH ?? 0} |`)
-  .join('\n')}
+${powerDnsTable}
 
 Route 53 API requests per sync (1,000 names; ListHostedZonesByName once, then the zone's pages):
 
-| scenario | ListHostedZonesByName | ListResourceRecordSets | ChangeResourceRecordSets |
-|---|---|---|---|
-${table
-  .filter((r) => r.key.startsWith('r53'))
-  .map(
-    (r) =>
-      `| ${r.scenario} | ${r.apiRequests!.ListHostedZonesByName ?? 0} | ${r.apiRequests!.ListResourceRecordSets ?? 0} | ${r.apiRequests!.ChangeResourceRecordSets ?? 0} |`,
-  )
-  .join('\n')}
+${route53Table}
 
 moto is a local Python emulator: its times say nothing about Route 53's, which allows five
 requests a second per account and takes its own time to apply each batch. The request counts hold
@@ -386,10 +322,10 @@ for Route 53 too.
 The peer (external-dns 0.21 over RFC 2136) needs a kube-apiserver for its CRD source; it joins
 this table with the controller-mode benchmark.
 `;
-await mkdir('bench/results', { recursive: true });
+await mkdir(RESULTS, { recursive: true });
 await writeFile(
-  'bench/results/sync-bind.json',
+  join(RESULTS, 'sync-bind.json'),
   JSON.stringify({ aliases: ALIASES, targets: TARGETS, rounds: ROUNDS, perThousand, table }, null, 2) + '\n',
 );
-await writeFile('bench/results/sync-bind.md', md);
+await writeFile(join(RESULTS, 'sync-bind.md'), md);
 process.stdout.write(md);
