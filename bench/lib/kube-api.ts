@@ -4,6 +4,7 @@
  * admin identity of the kubeconfig over a small pool of keep-alive connections.
  */
 import https from 'node:https';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { KubeCluster } from '../../test/harness/kube.ts';
 
@@ -104,12 +105,13 @@ export class KubeApi {
 
   /**
    * One LIST of `collection` in Table form without the objects (`as=Table`, `includeObject=None`):
-   * the number of rows, and how many have `True` in the printer column `column` (e.g. `Ready`).
+   * the number of rows, and how many have `True` in the printer column `column` (e.g. `Ready`;
+   * every row when no column is given). `count` is the key the request is counted under.
    * The rows are what `kubectl get` shows, a small fraction of the objects' size.
    */
   async countColumn(
     collection: string,
-    column: string,
+    column: string | undefined,
     count: string,
   ): Promise<{ rows: number; matching: number }> {
     const r = await this.request('GET', `${collection}?includeObject=None`, {
@@ -121,9 +123,10 @@ export class KubeApi {
       columnDefinitions: Array<{ name: string }>;
       rows?: Array<{ cells: unknown[] }>;
     };
+    const rows = table.rows ?? [];
+    if (column === undefined) return { rows: rows.length, matching: rows.length };
     const at = table.columnDefinitions.findIndex((c) => c.name.toLowerCase() === column.toLowerCase());
     if (at < 0) throw new Error(`LIST ${collection}: no printer column "${column}"`);
-    const rows = table.rows ?? [];
     return { rows: rows.length, matching: rows.filter((row) => row.cells[at] === 'True').length };
   }
 
@@ -170,4 +173,66 @@ export function requestDelta(
     if (d !== 0) out[key] = d;
   }
   return Object.fromEntries(Object.entries(out).sort(([, a], [, b]) => b - a));
+}
+
+/** How many objects were Ready at a moment, in seconds since the watch began. */
+export interface ReadyPoint {
+  seconds: number;
+  ready: number;
+}
+
+/**
+ * Counts the Ready objects of a collection with one LIST (see {@link KubeApi.countColumn}) until
+ * `total` are Ready or {@link ReadyWatcher.stop} is called, waiting 3× as long as the last LIST
+ * took between LISTs (at least `minGapMs`). Never one GET per object.
+ */
+export class ReadyWatcher {
+  readonly points: ReadyPoint[] = [];
+  /** Seconds from the start until all were Ready, or null. */
+  allReadySeconds: number | null = null;
+  /** LIST requests sent, counted in {@link KubeApi.sent} under `LIST <resource>` too. */
+  lists = 0;
+  #ready = 0;
+  #stopped = false;
+  readonly #loop: Promise<void>;
+
+  constructor(
+    api: KubeApi,
+    collection: string,
+    resource: string,
+    total: number,
+    opts: { startedAt?: number; minGapMs?: number } = {},
+  ) {
+    const started = opts.startedAt ?? performance.now();
+    const minGapMs = opts.minGapMs ?? 1000;
+    this.#loop = (async () => {
+      while (!this.#stopped && this.#ready < total) {
+        const began = performance.now();
+        const { matching } = await api.countColumn(collection, 'Ready', `LIST ${resource}`);
+        this.lists++;
+        const now = performance.now();
+        if (this.points.length === 0 || matching !== this.#ready) {
+          this.#ready = matching;
+          this.points.push({ seconds: (now - started) / 1000, ready: matching });
+          if (matching >= total) this.allReadySeconds = (now - started) / 1000;
+        }
+        if (this.#ready < total && !this.#stopped) await sleep(Math.max(minGapMs, 3 * (now - began)));
+      }
+    })();
+  }
+
+  /** Objects Ready at the last LIST. */
+  get ready(): number {
+    return this.#ready;
+  }
+
+  /** Resolves once all are Ready (or the watcher stopped); rejects when a LIST fails. */
+  done(): Promise<void> {
+    return this.#loop;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await this.#loop;
+  }
 }
