@@ -331,10 +331,10 @@ function emptyResult(shape: Shape, n: number, contender: Contender, zones: numbe
   };
 }
 
-/** BIND's counters between two readings, the bench's own QUERY messages taken out. */
-function bindWithoutBench(before: BindCounters, after: BindCounters, benchQueries: number): BindCounters {
+/** BIND's counters between two readings, the watcher's own QUERY messages and AXFRs taken out. */
+function bindWithoutBench(before: BindCounters, after: BindCounters, watcher: ServedWatcher): BindCounters {
   const d = counterDelta(before, after);
-  return { ...d, queries: d.queries - benchQueries };
+  return { ...d, queries: d.queries - watcher.queriesSent, axfr: d.axfr - watcher.axfrSent };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -365,7 +365,7 @@ async function runRaw(shape: Shape, n: number, specs: AliasSpec[]): Promise<RunR
     // nsupdate waits for each UPDATE's answer, and BIND answers once the change is applied.
     result.servedSeconds = result.converged ? m.seconds : null;
     result.benchQueries = watcher.queriesSent;
-    result.bind = bindWithoutBench(before, after, watcher.queriesSent);
+    result.bind = bindWithoutBench(before, after, watcher);
     result.servedOverTime = watcher.points;
     result.detail = {
       perMessage: shape === 'one-zone' ? RAW_PER_UPDATE : 1,
@@ -423,7 +423,7 @@ async function runSyncContender(
       cpuSeconds: last?.cpuSeconds ?? null,
       peakRssBytes: last?.peakRssBytes ?? null,
       benchQueries: watcher.queriesSent,
-      bind: bindWithoutBench(before, after, watcher.queriesSent),
+      bind: bindWithoutBench(before, after, watcher),
       upstreamQueries: upstream.queries() - up0,
       servedOverTime: watcher.points,
       usageOverTime: sampler ? usageSeries(sampler) : [],
@@ -488,7 +488,7 @@ async function runPeer(n: number, specs: AliasSpec[], peer: ExternalDns): Promis
         cpuSeconds: last?.cpuSeconds ?? null,
         peakRssBytes: last?.peakRssBytes ?? null,
         benchQueries: watcher.queriesSent,
-        bind: bindWithoutBench(before, after, watcher.queriesSent),
+        bind: bindWithoutBench(before, after, watcher),
         apiRequests: requestDelta(api0, api1),
         servedOverTime: watcher.points,
         usageOverTime: sampler ? usageSeries(sampler) : [],
@@ -575,6 +575,8 @@ async function runController(
         await Promise.all([served.stop(), ready.stop()]);
         const atConverge: ProcSample | undefined = await sampler.now();
         const after = await bindCounters(bind);
+        // kube-apiserver counts a request once its handler has returned, a moment after the reply.
+        await sleep(1000);
         const api1 = await api.requestCounts();
         const own = requestDelta(sent0, { ...api.sent });
         result.converged = served.served === n && ready.ready === n;
@@ -584,7 +586,7 @@ async function runController(
         result.readySeconds = ready.allReadySeconds;
         result.cpuSeconds = atConverge?.cpuSeconds ?? null;
         result.benchQueries = served.queriesSent;
-        result.bind = bindWithoutBench(before, after, served.queriesSent);
+        result.bind = bindWithoutBench(before, after, served);
         result.upstreamQueries = upstream.queries() - up0;
         result.apiRequests = requestDelta(api0, api1, own);
         result.servedOverTime = served.points;
@@ -899,7 +901,9 @@ ${notes.length ? `Not converged or failed:\n\n${notes.join('\n')}\n` : ''}
 ## API requests by verb and resource
 
 \`apiserver_request_total\` summed by verb and resource (with subresource), the bench's own LISTs
-taken out. A WATCH is counted when it ends, so watches still open are missing.
+taken out. A WATCH is counted when it ends, so watches still open are missing. \`PUT leases\` is
+kube-apiserver renewing its own identity lease every 10 s (the controller runs without leader
+election). The bench sends no request to the API server during the steady state.
 
 ${apiTable}
 

@@ -76,6 +76,8 @@ export class ServedWatcher {
   readonly points: ServedPoint[] = [];
   /** DNS messages the watcher sent (AXFRs or apex queries): take them out of BIND's QUERY count. */
   queriesSent = 0;
+  /** The AXFRs among them: take them out of BIND's AXFR count. */
+  axfrSent = 0;
   /** Reads of the statistics channel (HTTP). */
   serialReads = 0;
   /** Seconds from the start until everything was served, or null. */
@@ -165,6 +167,7 @@ export class ServedWatcher {
     if (serial === this.#lastSerial.get(shape.zone)) return undefined;
     const records = await axfr({ host: '127.0.0.1', port: this.#bind.port }, shape.zone);
     this.queriesSent++;
+    this.axfrSent++;
     this.#lastSerial.set(shape.zone, serial);
     let served = 0;
     for (const r of records) {
