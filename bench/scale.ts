@@ -879,10 +879,15 @@ async function writeReport(runs: RunResult[], meta: Record<string, unknown>, sta
   const md = `# Scale: the controller at ${SIZES.map((n) => n.toLocaleString('en-US')).join(' / ')} aliases, beside raw BIND and external-dns
 
 **Measured the controller of commit \`${src.commit.slice(0, 12)}\`** (the last commit that changed
-src/ or bin/: "${src.subject}"); bench at \`${git.commit.slice(0, 12)}\`${git.dirty ? ' with uncommitted changes' : ''}.
+src/, bin/ or package-lock.json: "${src.subject}"); bench at \`${git.commit.slice(0, 12)}\`${git.dirty ? ' with uncommitted changes' : ''}.
 Started ${started.toISOString()}, took ${elapsed()}. Machine: ${machine.platform}, ${machine.cpus} CPUs
-(${machine.cpuModel}), ${machine.memoryGiB} GiB, **2 shared cores** (other jobs may have run). Node
-${versions.node}, kube-apiserver ${versions.kubeApiserver}, etcd ${versions.etcd}, ${versions.bind}${versions.externalDns ? `, external-dns ${versions.externalDns}` : ''}.
+(${machine.cpuModel}), ${machine.memoryGiB} GiB, **2 shared cores**: other jobs may have run (load average
+${(meta.loadAverageAtStart as number[]).join(', ')} at the start, ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(
+      ', ',
+    )} at the end). Node ${versions.node}, kube-apiserver ${versions.kubeApiserver}, etcd ${versions.etcd}, ${versions.bind}${versions.externalDns ? `, external-dns ${versions.externalDns}` : ''}.
 
 Command: \`npm run bench:scale -- ${(meta.argv as string[]).join(' ')}\`. Targets = aliases / 10 (TestAuthServer),
 A records only, target TTL ${TTL} s, one controller process (\`${controllerFlags(NAMESPACE).join(' ')}\`,
@@ -960,7 +965,7 @@ async function main(): Promise<void> {
   const git = await gitCommit();
   const srcLog = await runCommand(
     'git',
-    ['log', '-1', '--format=%H%n%s', '--', 'src', 'bin', 'package.json'],
+    ['log', '-1', '--format=%H%n%s', '--', 'src', 'bin', 'package-lock.json'],
     {
       cwd: REPO_ROOT,
     },
@@ -971,6 +976,7 @@ async function main(): Promise<void> {
     git,
     srcCommit: { commit: srcHash, subject: srcSubject },
     machine: machineInfo(),
+    loadAverageAtStart: os.loadavg().map((l) => round(l, 2)),
     versions: {
       ...(await toolVersions()),
       ...(peer ? { externalDns: await externalDnsVersion(peer.binary) } : {}),
