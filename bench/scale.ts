@@ -694,7 +694,12 @@ function verdicts(runs: RunResult[]): Verdict[] {
       target,
       run,
       pass: x === null ? false : x <= limit,
-      measured: x === null ? (run.note ?? 'not measured') : `${x.toFixed(digits)} ${unit}`,
+      measured:
+        x !== null
+          ? `${x.toFixed(digits)} ${unit}`
+          : run.converged
+            ? 'not measured'
+            : `not converged: ${run.served}/${run.aliases} served${run.ready === null ? '' : `, ${run.ready} Ready`}`,
     });
   };
   const mib = (b: number | null): number | null => (b === null ? null : b / MIB);
@@ -918,11 +923,13 @@ ${apiTable}
   target's address. The bench reads every zone's SOA serial from BIND's statistics channel (one
   HTTP request, no DNS query) and reads again only what changed: one AXFR of the zone (one-zone
   shape), or the apex A of each zone whose serial moved, pipelined on one TCP connection (N-zone
-  shape). It waits 3× its last read's time between reads (≥ 500 ms), so the served time is late by
-  up to that gap. For raw nsupdate, sync and external-dns (processes that run to their end) it is
-  their wall time, checked against the zone afterwards.
+  shape). Between reads it waits 5× its last read's time, at least 500 ms (100 ms beside a process
+  that runs to its end), so the served time is late by up to that gap, and a read is in flight at
+  most a sixth of the time (scale.json: \`detail.servedReads.busySeconds\`). For raw nsupdate, sync and
+  external-dns (processes that run to their end) it is their wall time, checked against the zone
+  afterwards; their curves show the watcher's reads.
 - **all Ready s**: one LIST of the namespace in Table form (\`kubectl get\` columns, no objects)
-  counts Ready=True rows, at most every second (3× the last LIST's time).
+  counts Ready=True rows, at most every second (5× the last LIST's time).
 - **CPU s / peak RSS**: user + system seconds and VmHWM of the process from /proc, until
   converged (controller; RSS peak until it stops) or until its last sample (sync and external-dns,
   sampled every 100 ms: up to 100 ms may be missed). Node start-up included.

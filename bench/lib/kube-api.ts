@@ -183,7 +183,7 @@ export interface ReadyPoint {
 
 /**
  * Counts the Ready objects of a collection with one LIST (see {@link KubeApi.countColumn}) until
- * `total` are Ready or {@link ReadyWatcher.stop} is called, waiting 3× as long as the last LIST
+ * `total` are Ready or {@link ReadyWatcher.stop} is called, waiting 5× as long as the last LIST
  * took between LISTs (at least `minGapMs`). Never one GET per object.
  */
 export class ReadyWatcher {
@@ -216,7 +216,7 @@ export class ReadyWatcher {
           this.points.push({ seconds: (now - started) / 1000, ready: matching });
           if (matching >= total) this.allReadySeconds = (now - started) / 1000;
         }
-        if (this.#ready < total && !this.#stopped) await sleep(Math.max(minGapMs, 3 * (now - began)));
+        if (this.#ready < total && !this.#stopped) await sleep(Math.max(minGapMs, 5 * (now - began)));
       }
     })();
   }

@@ -6,7 +6,7 @@
  * - {@link ServedWatcher} never asks per name in a loop. It reads every zone's SOA serial from
  *   BIND's statistics channel (one HTTP request, no DNS query) and reads again only what changed:
  *   the whole zone by AXFR for the one-zone shape, the apex A of each zone whose serial moved
- *   (pipelined on one TCP connection) for the many-zones shape. It waits 3× as long as its last
+ *   (pipelined on one TCP connection) for the many-zones shape. It waits 5× as long as its last
  *   read took between reads (at least `minGapMs`, 500 ms by default), so it stays a small share of the machine
  *   whatever the size, and counts every DNS message it sent.
  */
@@ -155,7 +155,7 @@ export class ServedWatcher {
         if (served === this.#total) this.allServedSeconds = (now - this.#started) / 1000;
       }
       if (this.#served < this.#total && !this.#stopped)
-        await sleep(Math.max(this.#minGapMs, 3 * (performance.now() - began)));
+        await sleep(Math.max(this.#minGapMs, 5 * (performance.now() - began)));
     }
   }
 
