@@ -73,16 +73,25 @@ export class ProcSampler {
     })();
   }
 
-  /** The latest sample (taken now when the process still runs). */
+  /** A sample taken now (the last one once the process is gone), see {@link last}. */
   async now(): Promise<ProcSample | undefined> {
     const s = await procSample(this.#pid);
     if (s) this.samples.push({ ...s, seconds: (performance.now() - this.#started) / 1000 });
-    return s ?? this.samples.at(-1);
+    return this.last();
   }
 
-  /** The last sample taken. */
+  /**
+   * The last sample, with the highest CPU time and peak RSS of all samples: a process that is
+   * exiting (a zombie) still shows its CPU time but no memory any more.
+   */
   last(): ProcSample | undefined {
-    return this.samples.at(-1);
+    const last = this.samples.at(-1);
+    if (!last) return undefined;
+    return {
+      cpuSeconds: Math.max(...this.samples.map((s) => s.cpuSeconds)),
+      rssBytes: last.rssBytes,
+      peakRssBytes: Math.max(...this.samples.map((s) => s.peakRssBytes)),
+    };
   }
 
   async stop(): Promise<void> {
