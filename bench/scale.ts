@@ -94,6 +94,7 @@ const { values } = parseArgs({
     'cpu-prof': { type: 'boolean', default: false },
     'heap-snapshot': { type: 'boolean', default: false },
     'prof-dir': { type: 'string' },
+    label: { type: 'string' },
     ...outOption,
   },
 });
@@ -883,7 +884,7 @@ async function writeReport(runs: RunResult[], meta: Record<string, unknown>, sta
 
   const md = `# Scale: the controller at ${SIZES.map((n) => n.toLocaleString('en-US')).join(' / ')} aliases, beside raw BIND and external-dns
 
-**Measured the controller of commit \`${src.commit.slice(0, 12)}\`** (the last commit that changed
+${values.label ? `**${values.label}**\n\n` : ''}**Measured the controller of commit \`${src.commit.slice(0, 12)}\`** (the last commit that changed
 src/, bin/ or package-lock.json: "${src.subject}"); bench at \`${git.commit.slice(0, 12)}\`${git.dirty ? ' with uncommitted changes' : ''}.
 Started ${started.toISOString()}, took ${elapsed()}. Machine: ${machine.platform}, ${machine.cpus} CPUs
 (${machine.cpuModel}), ${machine.memoryGiB} GiB, **2 shared cores**: other jobs may have run (load average
