@@ -895,7 +895,7 @@ ${(meta.loadAverageAtStart as number[]).join(', ')} at the start, ${os
       ', ',
     )} at the end). Node ${versions.node}, kube-apiserver ${versions.kubeApiserver}, etcd ${versions.etcd}, ${versions.bind}${versions.externalDns ? `, external-dns ${versions.externalDns}` : ''}.
 
-Command: \`npm run bench:scale -- ${(meta.argv as string[]).join(' ')}\`. Targets = aliases / 10 (TestAuthServer),
+Command: \`npm run bench:scale -- ${(meta.argv as string[]).map((a) => (/[\s"]/.test(a) ? `'${a}'` : a)).join(' ')}\`. Targets = aliases / 10 (TestAuthServer),
 A records only, target TTL ${TTL} s, one controller process (\`${controllerFlags(NAMESPACE).join(' ')}\`,
 \`nameservers\` = the BIND), ApexAlias objects created before it starts. Each row ran against a
 fresh kube-apiserver and BIND. --timeout ${TIMEOUT_S} s, steady-state window ${STEADY_S} s.
