@@ -49,7 +49,7 @@ import { rawNsupdate } from './lib/nsupdate.ts';
 import { fmt, machineInfo, markdownTable, toolVersions } from './lib/report.ts';
 import { watchServed } from './lib/served.ts';
 import { median } from './lib/stats.ts';
-import { runSync } from './lib/sync.ts';
+import { syncOnce } from './lib/sync.ts';
 
 const { values } = parseArgs({
   options: {
@@ -154,7 +154,7 @@ async function externalDnsOnce(
 }
 
 async function apexaliasSync(bind: BindServer, config: string, manifests: string): Promise<Measure> {
-  const { measure, value } = await measured(bind, async () => ({ value: await runSync(config, manifests) }));
+  const { measure, value } = await measured(bind, async () => ({ value: await syncOnce(config, manifests) }));
   return { ...measure, records: value.summary.records, detail: { ...value.summary } };
 }
 

@@ -30,7 +30,7 @@ import { writeBenchConfig } from './lib/config.ts';
 import { rawNsupdate } from './lib/nsupdate.ts';
 import { markdownTable } from './lib/report.ts';
 import { median } from './lib/stats.ts';
-import { runSync } from './lib/sync.ts';
+import { syncOnce } from './lib/sync.ts';
 
 const { values } = parseArgs({
   options: {
@@ -67,7 +67,7 @@ function setTargets(upstream: TestAuthServer, generation: number): void {
 
 async function timedSync(bind: BindServer, config: string, manifests: string): Promise<Measure> {
   const before = await bind.updateCount();
-  const { seconds, summary } = await runSync(config, manifests, { logLevel: 'warn' });
+  const { seconds, summary } = await syncOnce(config, manifests, { logLevel: 'warn' });
   return {
     seconds,
     updates: (await bind.updateCount()) - before,
@@ -99,7 +99,7 @@ async function raw(
 async function timedSyncRoute53(moto: MotoServer, config: string, manifests: string): Promise<Measure> {
   const before = moto.requests().length;
   // Credentials only from the test file; no metadata service (a non-loopback address).
-  const { seconds, summary } = await runSync(config, manifests, {
+  const { seconds, summary } = await syncOnce(config, manifests, {
     logLevel: 'warn',
     env: {
       AWS_ACCESS_KEY_ID: MOTO_CREDENTIALS.accessKeyId,
@@ -152,7 +152,7 @@ backends:
 async function timedSyncPowerDns(pdns: PowerDnsServer, config: string, manifests: string): Promise<Measure> {
   // PowerDNS logs a request just after answering it: count once its log has settled.
   const before = (await pdns.settledApiRequests()).length;
-  const { seconds, summary } = await runSync(config, manifests, { logLevel: 'warn' });
+  const { seconds, summary } = await syncOnce(config, manifests, { logLevel: 'warn' });
   const api: Record<string, number> = {};
   for (const l of (await pdns.settledApiRequests(300)).slice(before))
     api[l.method] = (api[l.method] ?? 0) + 1;

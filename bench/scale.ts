@@ -74,7 +74,7 @@ import { fmt, gitCommit, machineInfo, markdownTable, svgLinePlot, toolVersions }
 import { ServedWatcher } from './lib/served.ts';
 import type { ServedPoint, ServedShape } from './lib/served.ts';
 import { round } from './lib/stats.ts';
-import { runSync } from './lib/sync.ts';
+import { syncOnce } from './lib/sync.ts';
 
 const SHAPES = ['one-zone', 'zones'] as const;
 type Shape = (typeof SHAPES)[number];
@@ -408,7 +408,7 @@ async function runSyncContender(
       minGapMs: ONCE_GAP_MS,
     });
     let sampler: ProcSampler | undefined;
-    const { seconds: wall, summary } = await runSync(config, manifests, {
+    const { seconds: wall, summary } = await syncOnce(config, manifests, {
       timeoutMs: Math.max(600_000, TIMEOUT_S * 1000),
       onSpawn: (pid) => (sampler = new ProcSampler(pid, { everyMs: 100, startedAt: t0 })),
     });

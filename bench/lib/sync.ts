@@ -17,8 +17,10 @@ export interface SyncSummary {
  * Runs `apexalias --config <config> [--log-level L] sync -f <manifests> -o json` from the
  * repository root and returns its wall time (process start-up included) and summary; throws
  * when it exits non-zero. `env` is added to the bench's environment; `onSpawn` gets the PID.
+ * Not test/harness/cli.ts's runSync: that one logs at debug, buffers at most 1 MiB of output
+ * (a report of 100,000 aliases is larger) and gives no PID to sample.
  */
-export async function runSync(
+export async function syncOnce(
   config: string,
   manifests: string,
   opts: {
