@@ -103,6 +103,9 @@ export interface ApexAliasWriter {
   ): Promise<void>;
 }
 
+/** Objects per LIST page; client-go's reflector uses the same. */
+export const LIST_PAGE_SIZE = 500;
+
 /** The operations the controller needs on ApexAlias objects and Events, and nothing more. */
 export class ApexAliasClient implements ApexAliasWriter {
   readonly #objects: CustomObjectsApi;
@@ -115,16 +118,40 @@ export class ApexAliasClient implements ApexAliasWriter {
     this.#identity = identity;
   }
 
-  /** Lists ApexAliases in one namespace, or in all when `namespace` is undefined. */
+  /**
+   * Lists ApexAliases in one namespace, or in all when `namespace` is undefined, in pages of
+   * {@link LIST_PAGE_SIZE} (as client-go's reflector does), so a LIST of 100,000 objects never
+   * holds one response of hundreds of megabytes. Every page comes from the snapshot of the first,
+   * so the list is consistent and its resourceVersion is the first page's. Each object is
+   * passed through `map` as its page arrives (the cache drops managedFields there).
+   */
   async list(
     namespace: string | undefined,
     labelSelector?: string,
+    map: (a: ApexAlias) => ApexAlias = (a) => a,
   ): Promise<{ items: ApexAlias[]; metadata?: { resourceVersion?: string } }> {
-    const common = { group: GROUP, version: VERSION, plural: PLURAL, labelSelector };
-    const list = namespace
-      ? await this.#objects.listNamespacedCustomObject({ ...common, namespace })
-      : await this.#objects.listClusterCustomObject(common);
-    return list as { items: ApexAlias[]; metadata?: { resourceVersion?: string } };
+    const items: ApexAlias[] = [];
+    let resourceVersion: string | undefined;
+    let next: string | undefined;
+    do {
+      const common = {
+        group: GROUP,
+        version: VERSION,
+        plural: PLURAL,
+        labelSelector,
+        limit: LIST_PAGE_SIZE,
+        _continue: next,
+      };
+      const page = (
+        namespace
+          ? await this.#objects.listNamespacedCustomObject({ ...common, namespace })
+          : await this.#objects.listClusterCustomObject(common)
+      ) as { items: ApexAlias[]; metadata?: { resourceVersion?: string; continue?: string } };
+      resourceVersion ??= page.metadata?.resourceVersion;
+      for (const item of page.items) items.push(map(item));
+      next = page.metadata?.continue || undefined;
+    } while (next !== undefined);
+    return { items, metadata: { resourceVersion } };
   }
 
   /** The object as the API server has it now, or undefined when it is gone. */

@@ -1,11 +1,5 @@
-import { makeInformer } from '@kubernetes/client-node';
-import type {
-  Informer,
-  KubeConfig,
-  KubernetesListObject,
-  KubernetesObject,
-  ObjectCache,
-} from '@kubernetes/client-node';
+import { ListWatch, Watch } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
 import { FINALIZER, GROUP, PLURAL, VERSION } from '../api/schema.ts';
 import type { ApexAlias } from '../api/schema.ts';
 import { keyOf } from '../api/names.ts';
@@ -19,10 +13,6 @@ export interface KubeSourceOptions {
   /** Watch one namespace; undefined watches all. */
   namespace?: string;
   labelSelector?: string;
-  /** A full LIST, replacing the watch, this often (default 5 min). */
-  relistIntervalMs?: number;
-  /** With no watch event for this long, check the collection's resourceVersion (default 60 s). */
-  watchdogMs?: number;
   logger: Logger;
   /** Called with `namespace/name` for every add, change and delete. Keys only, never objects. */
   onKey(key: string): void;
@@ -32,24 +22,79 @@ export interface KubeSourceOptions {
 
 const BACKOFF_BASE_MS = 1000;
 const BACKOFF_MAX_MS = 60_000;
+/**
+ * A watch that has sent nothing for this long, not even a bookmark, is taken for dead and
+ * resumed from its last resourceVersion. kube-apiserver sends a bookmark about once a minute
+ * (the first one can take two), so a healthy quiet watch never gets this far.
+ */
+const WATCH_SILENCE_MS = 180_000;
+/** The server ends each watch after 5 to 10 minutes, as client-go's reflector asks. */
+const WATCH_TIMEOUT_MIN_S = 300;
+
+/**
+ * client-node's Watch asking for bookmarks (so a quiet watch keeps a fresh resourceVersion
+ * and never needs a relist to resume) and for a server-side timeout, with each object slimmed
+ * before the informer caches it.
+ */
+export class BookmarkWatch extends Watch {
+  constructor(kc: KubeConfig) {
+    super(kc);
+    // client-node 2.x's inactivity timeout (30 s) is private; 30 s is less than the time to the
+    // first bookmark, so a quiet watch would keep resuming from an ever older resourceVersion
+    // until the server answers 410 and a full LIST follows. test/unit/sources pins the field.
+    (this as unknown as { requestTimeoutMs: number }).requestTimeoutMs = WATCH_SILENCE_MS;
+  }
+
+  override watch(
+    path: string,
+    queryParams: Record<string, unknown>,
+    callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void,
+    done: (err: unknown) => void,
+  ): Promise<AbortController> {
+    const timeoutSeconds = WATCH_TIMEOUT_MIN_S + Math.floor(Math.random() * WATCH_TIMEOUT_MIN_S);
+    return super.watch(
+      path,
+      { ...queryParams, allowWatchBookmarks: true, timeoutSeconds },
+      (phase, obj, raw) => callback(phase, phase === 'BOOKMARK' ? obj : slim(obj as ApexAlias), raw),
+      done,
+    );
+  }
+}
+
+/**
+ * Drops what the controller never reads and the API server adds to every object:
+ * managedFields (about half of a cached object's memory) and kubectl's copy of the last applied
+ * manifest.
+ */
+export function slim(a: ApexAlias): ApexAlias {
+  if (a?.metadata) {
+    delete (a.metadata as { managedFields?: unknown }).managedFields;
+    const annotations = a.metadata.annotations;
+    if (annotations && LAST_APPLIED in annotations) {
+      const { [LAST_APPLIED]: _lastApplied, ...rest } = annotations;
+      a.metadata.annotations = rest;
+    }
+  }
+  return a;
+}
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 
 /**
  * The ApexAlias source in controller mode: client-node's list-watch, made robust. A watch that
- * fails is restarted with exponential backoff; a watch that goes silent is caught by a
- * watchdog that compares the collection's resourceVersion with the last one seen; and a full
- * relist runs periodically. The source keeps its own cache, diffed on every relist, so that a
- * delete missed while disconnected is still reported. Handlers receive keys only.
+ * fails is restarted, with a fresh paginated LIST, after exponential backoff; a watch that ends
+ * or goes silent resumes from its last resourceVersion, which bookmarks keep fresh. The source
+ * keeps its own cache, diffed on every fresh LIST, so that a delete missed while disconnected
+ * is still reported. Handlers receive keys only.
  */
 export class ApexAliasSource {
   readonly #opts: KubeSourceOptions;
   readonly #cache = new Map<string, ApexAlias>();
   // client-node types timestamps as Date, but custom objects arrive as raw JSON with strings.
-  #informer: (Informer<KubernetesObject> & ObjectCache<KubernetesObject>) | undefined;
+  #informer: ListWatch<KubernetesObject> | undefined;
   #generation = 0;
   #stopped = false;
   #synced = false;
   #failures = 0;
-  #lastEventAt = Date.now();
   #timers = new Set<NodeJS.Timeout>();
   #wakers = new Set<() => void>();
 
@@ -76,8 +121,6 @@ export class ApexAliasSource {
     while (!this.#stopped && !(await this.#connect('start'))) {
       await this.#sleep(this.#backoff());
     }
-    this.#every(this.#opts.relistIntervalMs ?? 300_000, () => void this.#connect('relist'));
-    this.#every(this.#opts.watchdogMs ?? 60_000, () => void this.#watchdog());
   }
 
   async stop(): Promise<void> {
@@ -102,18 +145,22 @@ export class ApexAliasSource {
     const path = namespace
       ? `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURAL}`
       : `/apis/${GROUP}/${VERSION}/${PLURAL}`;
-    const informer = makeInformer<KubernetesObject>(
-      kubeConfig,
+    const informer = new ListWatch<KubernetesObject>(
       path,
+      new BookmarkWatch(kubeConfig),
       async () =>
-        (await client.list(namespace, labelSelector)) as unknown as KubernetesListObject<KubernetesObject>,
+        (await client.list(
+          namespace,
+          labelSelector,
+          slim,
+        )) as unknown as KubernetesListObject<KubernetesObject>,
+      false,
       labelSelector,
     );
     const current = (): boolean => generation === this.#generation && !this.#stopped;
     const upsert = (obj: KubernetesObject): void => {
       if (!current()) return;
       const a = obj as unknown as ApexAlias;
-      this.#lastEventAt = Date.now();
       const key = keyOf(a);
       const before = this.#cache.get(key);
       this.#cache.set(key, a);
@@ -124,7 +171,6 @@ export class ApexAliasSource {
     informer.on('delete', (obj) => {
       if (!current()) return;
       const a = obj as unknown as ApexAlias;
-      this.#lastEventAt = Date.now();
       this.#cache.delete(keyOf(a));
       this.#opts.onKey(keyOf(a));
     });
@@ -167,29 +213,8 @@ export class ApexAliasSource {
     }
     this.#failures = 0;
     this.#synced = true;
-    this.#lastEventAt = Date.now();
     logger.debug('watching ApexAliases', { why, objects: listed.size, namespace: namespace ?? '*' });
     return true;
-  }
-
-  /** A silent watch: nothing heard for a while, and the collection moved on without us. */
-  async #watchdog(): Promise<void> {
-    const informer = this.#informer;
-    if (!informer || Date.now() - this.#lastEventAt < (this.#opts.watchdogMs ?? 60_000)) return;
-    try {
-      const list = await this.#opts.client.list(this.#opts.namespace, this.#opts.labelSelector);
-      const seen = new Map(this.#cache);
-      const moved =
-        list.items.some((a) => seen.get(keyOf(a))?.metadata.resourceVersion !== a.metadata.resourceVersion) ||
-        list.items.length !== seen.size;
-      this.#lastEventAt = Date.now();
-      if (moved) {
-        this.#opts.logger.warn('watch missed changes; relisting', {});
-        await this.#connect('watchdog');
-      }
-    } catch (err) {
-      this.#opts.onError?.(err);
-    }
   }
 
   /** Reconnects after a growing delay (1 s doubling to 60 s; reset by a successful LIST). */
@@ -212,13 +237,6 @@ export class ApexAliasSource {
     this.#timers.add(t);
   }
 
-  #every(ms: number, fn: () => void): void {
-    this.#after(ms, () => {
-      fn();
-      this.#every(ms, fn);
-    });
-  }
-
   /** A pause that `stop()` cuts short. */
   #sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
@@ -237,7 +255,8 @@ const describe = apiErrorMessage;
 
 /**
  * Whether an update is worth a reconcile: a new object, a spec change (generation), or a
- * deletion starting. Status and finalizer updates (mostly the controller's own writes) are not,
+ * deletion starting, or our finalizer removed. Status and finalizer updates (mostly the
+ * controller's own writes) are not,
  * which saves two extra reconciles per alias; TTL refreshes come from the workqueue's timers.
  */
 export function needsReconcile(before: ApexAlias | undefined, after: ApexAlias): boolean {
@@ -246,6 +265,9 @@ export function needsReconcile(before: ApexAlias | undefined, after: ApexAlias):
   return (
     before.metadata.generation !== after.metadata.generation ||
     before.metadata.deletionTimestamp !== after.metadata.deletionTimestamp ||
-    !(after.metadata.finalizers ?? []).includes(FINALIZER)
+    // Someone took our finalizer off: put it back. Its absence alone is no reason, since a new
+    // alias's status lands before its finalizer.
+    ((before.metadata.finalizers ?? []).includes(FINALIZER) &&
+      !(after.metadata.finalizers ?? []).includes(FINALIZER))
   );
 }
