@@ -37,6 +37,8 @@ export interface ApiWriterOptions {
 
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_MAX_MS = 60_000;
+/** Keys written per worker before the queue is looked at again. */
+const ROUND_PER_WORKER = 8;
 
 /**
  * Writes finalizers and statuses to the API server off the DNS path. Requests are coalesced per
@@ -120,9 +122,15 @@ export class ApiWriter {
       try {
         for (;;) {
           const now = this.#opts.now();
-          const due = [...this.#pending].filter(([, p]) => p.notBefore <= now).map(([k]) => k);
+          const due = [...this.#pending].filter(([, p]) => p.notBefore <= now);
           if (due.length === 0) break;
-          await mapLimit(due, this.#opts.concurrency, (key) => this.#write(key));
+          // Statuses first, since Ready waits for them; short rounds, so that a status queued
+          // during a burst of finalizer patches waits for one round, not for the whole backlog.
+          const round = [
+            ...due.filter(([, p]) => p.status !== undefined),
+            ...due.filter(([, p]) => p.status === undefined),
+          ].slice(0, this.#opts.concurrency * ROUND_PER_WORKER);
+          await mapLimit(round, this.#opts.concurrency, ([key]) => this.#write(key));
         }
       } finally {
         this.#running = false;
@@ -152,21 +160,26 @@ export class ApiWriter {
     p.status = undefined;
     p.finalizer = undefined;
     p.waiters = [];
-    let kind: 'status' | 'finalizer' = 'finalizer';
+    // Status first: it is what Ready waits for, and a burst of new aliases is bounded by the API
+    // server's write rate. The finalizer follows on the object the status patch returned, so its
+    // resourceVersion is current and the cache's lag costs no conflict.
+    let kind: 'status' | 'finalizer' = 'status';
     try {
-      if (finalizer) await this.#setFinalizer(key, finalizer);
-      kind = 'status';
+      let fresh: ApexAlias | undefined;
       if (status) {
         const { namespace, name } = splitKey(key);
-        await this.#opts.client.patchStatus(namespace, name, status);
+        fresh = await this.#opts.client.patchStatus(namespace, name, status);
+        this.#opts.onWrite?.('status', true);
       }
-      this.#opts.onWrite?.(kind, true);
+      kind = 'finalizer';
+      if (finalizer && (await this.#setFinalizer(key, finalizer, fresh)))
+        this.#opts.onWrite?.('finalizer', true);
     } catch (err) {
       if (httpStatus(err) !== 404) {
         this.#opts.onWrite?.(kind, false);
         // Put back what did not land, unless something newer was queued meanwhile.
-        if (kind === 'finalizer') p.finalizer ??= finalizer;
-        p.status ??= status;
+        if (kind === 'status') p.status ??= status;
+        p.finalizer ??= finalizer;
         p.waiters.push(...waiters);
         p.failures++;
         const backoff = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.min(16, p.failures - 1));
@@ -194,24 +207,26 @@ export class ApiWriter {
 
   /**
    * Adds or removes our finalizer, guarded by the resourceVersion so that nobody else's
-   * finalizer is lost. The cache may lag behind our own status writes: on a conflict the object
-   * is read once from the API server and the patch tried again, as client-go's RetryOnConflict.
+   * finalizer is lost. On a conflict (the object changed since `fresh`, or the cache lagged) it is
+   * read once from the API server and the patch tried again, as client-go's RetryOnConflict.
+   * Says whether it wrote.
    */
-  async #setFinalizer(key: string, action: 'add' | 'remove'): Promise<void> {
-    const patch = async (alias: ApexAlias | undefined): Promise<void> => {
+  async #setFinalizer(key: string, action: 'add' | 'remove', fresh?: ApexAlias): Promise<boolean> {
+    const patch = async (alias: ApexAlias | undefined): Promise<boolean> => {
       if (!alias) throw Object.assign(new Error(`${key} is gone`), { code: 404 });
       const finalizers = alias.metadata.finalizers ?? [];
       const has = finalizers.includes(FINALIZER);
-      if (action === 'add' ? has : !has) return;
+      if (action === 'add' ? has : !has) return false;
       const next = action === 'add' ? [...finalizers, FINALIZER] : finalizers.filter((f) => f !== FINALIZER);
       await this.#opts.client.setFinalizers(alias, next);
+      return true;
     };
     try {
-      await patch(this.#opts.source.get(key));
+      return await patch(fresh ?? this.#opts.source.get(key));
     } catch (err) {
       if (httpStatus(err) !== 409) throw err;
       const { namespace, name } = splitKey(key);
-      await patch(await this.#opts.client.get(namespace, name));
+      return await patch(await this.#opts.client.get(namespace, name));
     }
   }
 }

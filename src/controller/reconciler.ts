@@ -2,6 +2,7 @@ import { FINALIZER } from '../api/schema.ts';
 import { aliasKey, keyOf, ownerName, splitKey } from '../api/names.ts';
 import type { ApexAlias, ApexAliasSpec, ApexAliasStatus } from '../api/schema.ts';
 import { validateApexAlias } from '../api/validate.ts';
+import type { ValidationResult } from '../api/validate.ts';
 import type { Config } from '../config/schema.ts';
 import { zoneAllowed } from '../config/select.ts';
 import { normalizeName } from '../dns/names.ts';
@@ -108,6 +109,11 @@ export class Reconciler {
    * slow or down), and what to clean up when an alias vanishes without its finalizer.
    */
   readonly #published = new Map<string, Published>();
+  /**
+   * Validation per cached object: the informer replaces an object on every change, so an object
+   * seen before was validated before, and a refresh pass of 10,000 aliases validates none again.
+   */
+  readonly #validated = new WeakMap<ApexAlias, ValidationResult<ApexAlias>>();
 
   constructor(deps: ReconcilerDeps) {
     this.#deps = deps;
@@ -252,7 +258,7 @@ export class Reconciler {
       results.set(key, {});
       return undefined;
     }
-    const checked = validateApexAlias(alias);
+    const checked = this.#validate(alias);
     const deleting = alias.metadata.deletionTimestamp !== undefined;
     if (!checked.ok) {
       if (deleting) {
@@ -321,6 +327,12 @@ export class Reconciler {
         supersedes: claim.losers,
       },
     };
+  }
+
+  #validate(alias: ApexAlias): ValidationResult<ApexAlias> {
+    let checked = this.#validated.get(alias);
+    if (!checked) this.#validated.set(alias, (checked = validateApexAlias(alias)));
+    return checked;
   }
 
   #inputOf(key: string, spec: ApexAliasSpec): AliasInput {

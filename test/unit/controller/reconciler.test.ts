@@ -40,6 +40,41 @@ describe('Reconciler, without servers', () => {
     expect(w.api.writes).toEqual({ finalizers: 1, status: 1, events: 0 });
   });
 
+  it('scale: statuses go before the finalizers still queued, and no finalizer patch meets a conflict', async () => {
+    // The API server is slower than DNS: every write waits until the gate opens.
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const order: string[] = [];
+    const { patchStatus, setFinalizers } = w.api;
+    w.api.patchStatus = async (...a) => (await gate, order.push('status'), patchStatus.apply(w.api, a));
+    w.api.setFinalizers = async (...a) => (
+      await gate,
+      order.push('finalizer'),
+      setFinalizers.apply(w.api, a)
+    );
+    for (const name of ['a1', 'a2', 'a3']) w.api.apply(name, spec({ name }));
+    await w.queue.idle(); // the DNS work is done and every status is queued
+    open();
+    await w.settle();
+    // Ready waits for one write per alias, not two. Only the finalizer already in flight when
+    // the gate opened goes before a status.
+    expect(order.indexOf('finalizer', 1)).toBeGreaterThan(order.lastIndexOf('status'));
+    // The finalizer patches carry the resourceVersion the status patches returned: one each.
+    expect(w.api.writes).toEqual({ finalizers: 3, status: 3, events: 0 });
+    for (const name of ['a1', 'a2', 'a3']) {
+      expect(w.api.cache.get(`default/${name}`)!.metadata.finalizers).toEqual([FINALIZER]);
+      expect(w.condition(name, 'Ready')).toMatchObject({ status: 'True' });
+    }
+  });
+
+  it('a finalizer someone else takes off is put back', async () => {
+    w.api.apply('apex', spec());
+    await w.settle();
+    await w.api.setFinalizers(w.api.cache.get('default/apex')!, []);
+    await w.settle();
+    expect(w.api.cache.get('default/apex')!.metadata.finalizers).toEqual([FINALIZER]);
+  });
+
   it('a target that moves rewrites the records and records a RecordsUpdated Event', async () => {
     w.api.apply('apex', spec({ addressFamilies: ['IPv4'] }));
     await w.settle();
