@@ -4,7 +4,6 @@ import { keyOf, splitKey } from '../api/names.ts';
 import type { Logger } from '../observe/logger.ts';
 import type { ApexAliasWriter } from '../sources/kube-client.ts';
 import { apiErrorMessage, httpStatus } from '../sources/kube-client.ts';
-import { mapLimit } from '../util/concurrency.ts';
 import { realClock } from './workqueue.ts';
 import type { Clock } from './workqueue.ts';
 
@@ -18,6 +17,8 @@ interface Pending {
   notBefore: number;
   /** Resolved when the key's writes landed (or were dropped because the object is gone). */
   waiters: Array<() => void>;
+  /** What the last status patch returned, for the finalizer patch's resourceVersion. */
+  fresh?: ApexAlias;
 }
 
 export interface ApiWriterOptions {
@@ -52,7 +53,10 @@ export class ApiWriter {
   readonly #pending = new Map<string, Pending>();
   /** The status last sent (or queued) per key: what the next status is compared against. */
   readonly #latest = new Map<string, ApexAliasStatus>();
-  #running = false;
+  #workers = 0;
+  /** Keys picked by {@link #due} and not taken by a worker yet, the next one last. */
+  #batch: string[] = [];
+  readonly #inFlight = new Set<string>();
   #wake: unknown;
   #stopped = false;
 
@@ -110,77 +114,101 @@ export class ApiWriter {
     set(p);
     this.#pending.set(key, p);
     const done = new Promise<void>((resolve) => p.waiters.push(resolve));
-    this.#run();
+    this.#run(1);
     return done;
   }
 
   /** Works through the queue until nothing is due, then sleeps until the next retry. */
-  #run(): void {
-    if (this.#running || this.#stopped) return;
-    this.#running = true;
-    void (async () => {
-      try {
-        for (;;) {
-          const now = this.#opts.now();
-          const due = [...this.#pending].filter(([, p]) => p.notBefore <= now);
-          if (due.length === 0) break;
-          // Statuses first, since Ready waits for them; short rounds, so that a status queued
-          // during a burst of finalizer patches waits for one round, not for the whole backlog.
-          const round = [
-            ...due.filter(([, p]) => p.status !== undefined),
-            ...due.filter(([, p]) => p.status === undefined),
-          ].slice(0, this.#opts.concurrency * ROUND_PER_WORKER);
-          await mapLimit(round, this.#opts.concurrency, ([key]) => this.#write(key));
+  /**
+   * Starts up to `more` workers, at most `concurrency` in all. Workers pull keys one at a time,
+   * so one slow write holds back no other; each queued key adds at most one worker, so a queue
+   * that is all backing off is not scanned by a crowd.
+   */
+  #run(more: number): void {
+    for (let i = 0; i < more && !this.#stopped && this.#workers < this.#opts.concurrency; i++) {
+      this.#workers++;
+      void this.#work();
+    }
+  }
+
+  async #work(): Promise<void> {
+    try {
+      for (let key = this.#next(); key !== undefined && !this.#stopped; key = this.#next()) {
+        this.#inFlight.add(key);
+        try {
+          await this.#write(key);
+        } finally {
+          this.#inFlight.delete(key);
         }
-      } finally {
-        this.#running = false;
       }
-      this.#sleepUntilNextRetry();
-    })();
+    } finally {
+      if (--this.#workers === 0) this.#sleepUntilNextRetry();
+    }
+  }
+
+  #next(): string | undefined {
+    if (this.#batch.length === 0) this.#batch = this.#due();
+    return this.#batch.pop();
+  }
+
+  /**
+   * The next keys to write, last first: statuses before finalizers, since Ready waits for them,
+   * and only a few per worker, so that a status queued during a burst of finalizer patches
+   * waits for those few, not for the whole backlog.
+   */
+  #due(): string[] {
+    const now = this.#opts.now();
+    const statuses: string[] = [];
+    const others: string[] = [];
+    for (const [key, p] of this.#pending) {
+      if (p.notBefore > now || this.#inFlight.has(key)) continue;
+      (p.status !== undefined ? statuses : others).push(key);
+    }
+    return [...statuses, ...others].slice(0, this.#opts.concurrency * ROUND_PER_WORKER).reverse();
   }
 
   #sleepUntilNextRetry(): void {
     if (this.#stopped || this.#pending.size === 0) return;
-    const next = Math.min(...[...this.#pending.values()].map((p) => p.notBefore));
+    let next = Infinity;
+    for (const p of this.#pending.values()) next = Math.min(next, p.notBefore);
     if (this.#wake !== undefined) this.#opts.timers.clearTimeout(this.#wake);
     this.#wake = this.#opts.timers.setTimeout(
       () => {
         this.#wake = undefined;
-        this.#run();
+        this.#run(this.#opts.concurrency);
       },
       Math.max(0, next - this.#opts.now()),
     );
   }
 
+  /**
+   * Writes one thing queued for `key`: its status if one is queued, else its finalizer. Statuses
+   * thus go first across the whole queue, since Ready waits for them and a burst of new aliases
+   * is bounded by the API server's write rate. A finalizer patch uses the object the key's last
+   * status patch returned, so its resourceVersion is current and the cache's lag costs no conflict.
+   */
   async #write(key: string): Promise<void> {
     const p = this.#pending.get(key);
     if (!p || this.#stopped) return;
-    // Take what is queued now; anything queued while this write runs is written next round.
-    const { status, finalizer, waiters } = p;
-    p.status = undefined;
-    p.finalizer = undefined;
-    p.waiters = [];
-    // Status first: it is what Ready waits for, and a burst of new aliases is bounded by the API
-    // server's write rate. The finalizer follows on the object the status patch returned, so its
-    // resourceVersion is current and the cache's lag costs no conflict.
-    let kind: 'status' | 'finalizer' = 'status';
+    const { status, finalizer } = p;
+    const kind: 'status' | 'finalizer' = status !== undefined ? 'status' : 'finalizer';
+    if (kind === 'status') p.status = undefined;
+    else p.finalizer = undefined;
     try {
-      let fresh: ApexAlias | undefined;
-      if (status) {
+      if (status !== undefined) {
         const { namespace, name } = splitKey(key);
-        fresh = await this.#opts.client.patchStatus(namespace, name, status);
+        p.fresh = await this.#opts.client.patchStatus(namespace, name, status);
         this.#opts.onWrite?.('status', true);
+      } else if (finalizer) {
+        if (await this.#setFinalizer(key, finalizer, p.fresh)) this.#opts.onWrite?.('finalizer', true);
+        p.fresh = undefined;
       }
-      kind = 'finalizer';
-      if (finalizer && (await this.#setFinalizer(key, finalizer, fresh)))
-        this.#opts.onWrite?.('finalizer', true);
     } catch (err) {
       if (httpStatus(err) !== 404) {
         this.#opts.onWrite?.(kind, false);
         // Put back what did not land, unless something newer was queued meanwhile.
         if (kind === 'status') p.status ??= status;
-        p.finalizer ??= finalizer;
-        p.waiters.push(...waiters);
+        else p.finalizer ??= finalizer;
         p.failures++;
         const backoff = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.min(16, p.failures - 1));
         // Full jitter, as client-go's backoff does, so that many keys do not retry in lock step.
@@ -194,14 +222,14 @@ export class ApiWriter {
           });
         return;
       }
+      // The object is gone: nothing else queued for it can land.
       this.#latest.delete(key);
+      p.status = p.finalizer = undefined;
     }
-    waiters.forEach((w) => w());
+    p.failures = 0;
     if (p.status === undefined && p.finalizer === undefined) {
       p.waiters.forEach((w) => w());
       this.#pending.delete(key);
-    } else {
-      p.failures = 0;
     }
   }
 
